@@ -1,0 +1,33 @@
+"""Errors for bad input: one message naming the file, the key path and the value."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class InputError(Exception):
+    """A scenario, parameter or target file that cannot be used as it is.
+
+    The CLI prints ``str(error)`` and exits with status 2, without a traceback.
+    """
+
+    def __init__(self, file: Any, key: str, value: Any, problem: str, allowed: str | None = None):
+        self.file = str(file)
+        self.key = key
+        self.value = value
+        self.problem = problem
+        self.allowed = allowed
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        shown = repr(self.value)
+        if len(shown) > 120:
+            shown = shown[:117] + "..."
+        text = f"{self.file}: {self.key or '(top level)'} = {shown}: {self.problem}"
+        if self.allowed:
+            text += f" (allowed: {self.allowed})"
+        return text
+
+
+class OutputError(Exception):
+    """An output folder that cannot be written; earlier results are left as they were."""

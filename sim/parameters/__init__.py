@@ -1,0 +1,1 @@
+"""Parameter data files: every number the model uses, with unit, source and range."""

@@ -1,0 +1,39 @@
+"""Education support (教育扶贫): fee waivers and grants per pupil, and vocational training (雨露计划).
+
+Cuts the household's education costs now (the avoided cost is its contribution), keeps every
+school-age child in school (the compulsory-education guarantee), and after a long delay adds the
+earnings of a trained school leaver.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..state import Status
+from .base import MONTHS, Programme
+
+
+class Education(Programme):
+    name = "education"
+    label = "教育扶贫 education grants and vocational training"
+    channel = "cost"
+
+    def reachable(self, hh):
+        return (hh.status == Status.POOR) & (hh.pupils > 0)
+
+    def tier(self, hh, idx):
+        # Families whose children are out of school, or whose cause is school costs, come first.
+        first = self.matched[hh.cause[idx]] | ~hh.school_ok[idx]
+        return np.where(first, 0, 1).astype(np.int8)
+
+    def enrol(self, hh, idx):
+        super().enrol(hh, idx)
+        hh.school_ok[idx] = True
+
+    def adjust_education_cost(self, hh, monthly_cost):
+        """Grant per pupil pays this month's education cost, up to the grant."""
+        active = self.supported(hh)
+        grant = np.float32(self.p["cost_per_year"] / MONTHS) * hh.pupils * active
+        avoided = np.minimum(grant, monthly_cost)
+        hh.contribution[self.index] += avoided
+        return monthly_cost - avoided

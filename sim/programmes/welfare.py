@@ -1,0 +1,64 @@
+"""Welfare safety net (社会保障兜底): dibao (低保) tops household income up to the dibao line,
+and five-guarantee support (五保/特困供养) pays at least 70 % of local rural consumption per person
+(001 §二(三)). The top-up is set each January from last year's income without it, and renewed
+each year while the household still needs it and the budget allows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..state import Category, Status
+from .base import MONTHS, Programme
+
+
+class Welfare(Programme):
+    name = "welfare"
+    label = "社会保障兜底 dibao and five-guarantee support"
+    once = False
+
+    def fits(self, hh):
+        return (hh.labour == 0) | (hh.category == Category.DIBAO_LABOUR)
+
+    def tier(self, hh, idx):
+        return np.where(hh.labour[idx] == 0, 0, 1).astype(np.int8)
+
+    def candidates(self, hh, precise):
+        return super().candidates(hh, precise) & (self.topup(hh, np.arange(hh.n)) > 0)
+
+    def continuing(self, hh):
+        m = self.model.month
+        was = (hh.enrolled_month[self.index] >= 0) & (hh.support_end[self.index] >= m)
+        keep = was & (hh.status != Status.NEVER)
+        exited = hh.status == Status.EXITED
+        keep &= ~exited | (self.model.year - hh.exit_year <= self.p["continue_after_exit_years"])
+        return keep & (self.topup(hh, np.arange(hh.n)) > 0)
+
+    def topup(self, hh, idx):
+        """Yuan a year that bring the household's expected income to its support line."""
+        year = self.model.year
+        line = self.model.poverty_line(year) * self.at("dibao_line_ratio")
+        target = np.full(len(idx), line, dtype=np.float64)
+        five = hh.category[idx] == Category.FIVE_GUARANTEE
+        target[five] = np.maximum(line, self.p["five_guarantee_share"] * self.at("rural_consumption"))
+        size = hh.size[idx].astype(np.float64)
+        expected = (hh.last_income_pc[idx].astype(np.float64) * size
+                    - hh.contribution[self.index, idx]) * (1 + self.model.income_growth)
+        return np.maximum(0.0, target * size - expected)
+
+    def first_year_cost(self, hh, idx):
+        return self.topup(hh, idx)
+
+    def annual_cost(self, hh, idx):
+        return self.topup(hh, idx)
+
+    def benefit_at_enrolment(self, hh, idx):
+        return self.topup(hh, idx).astype(np.float32)
+
+    def enrol(self, hh, idx):
+        super().enrol(hh, idx)
+        hh.support_end[self.index, idx] = self.model.month + MONTHS
+
+    def renew(self, hh, idx):
+        hh.benefit[self.index, idx] = self.topup(hh, idx).astype(np.float32)
+        hh.support_end[self.index, idx] = self.model.month + MONTHS

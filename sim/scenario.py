@@ -1,0 +1,348 @@
+"""Scenario files (TOML): what a planner writes, checked whole before anything runs.
+
+A scenario may ``extends = "baseline.toml"``: its tables are laid over the baseline's, key by key,
+so a budget option is a few lines. Every key is checked against the schema (unknown keys are
+refused, so a typo never passes silently); a refusal names the file that set the key, the key
+path and the value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import InputError
+from .params import ParameterSet
+from .programmes import PROGRAMME_NAMES
+from .state import Cause, Category
+
+REGISTERED_CATEGORIES = ("general", "dibao_labour", "dibao_no_labour", "five_guarantee")
+CAUSES = tuple(c.name.lower() for c in Cause if c not in (Cause.NONE,))
+MAX_EXTENDS_DEPTH = 8
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Meta(_Strict):
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")
+    title: str = ""
+    description: str = ""
+    extends: str | None = None
+    start_year: int = Field(ge=2000, le=2100)
+    end_year: int = Field(ge=2000, le=2100)
+    seed: int = Field(default=20151124, ge=0, lt=2**63)
+    population_scale: float = Field(default=1.0, gt=0, le=1)
+    poverty_line: Literal["national", "provincial"] = "national"
+    targeting: Literal["precision", "untargeted"] = "precision"
+    region: Literal["eastern", "western"] = "eastern"
+
+    @model_validator(mode="after")
+    def _years(self) -> "Meta":
+        if self.end_year < self.start_year:
+            raise ValueError(f"end_year {self.end_year} is before start_year {self.start_year}")
+        return self
+
+
+class Group(_Strict):
+    households: float = Field(ge=0)
+    persons: float = Field(ge=0)
+
+
+class County(_Strict):
+    name: str = Field(min_length=1)
+    name_zh: str = ""
+    poor_persons: int = Field(gt=0, description="registered poor persons at the end of the base year")
+    incidence: float | None = Field(default=None, gt=0, le=1,
+                                    description="registered poor persons / rural population")
+    rural_population: int | None = Field(default=None, gt=0)
+    poor_villages: int | None = Field(default=None, ge=0)
+    reductions: dict[int, int] = Field(default_factory=dict,
+                                       description="planned reduction of registered poor persons per year")
+
+    @model_validator(mode="after")
+    def _check(self) -> "County":
+        if self.rural_population is not None and self.rural_population < self.poor_persons:
+            raise ValueError("rural_population is smaller than poor_persons")
+        if any(v < 0 for v in self.reductions.values()):
+            raise ValueError("reductions cannot be negative")
+        return self
+
+
+class Population(_Strict):
+    base_year: int = Field(ge=2000, le=2100)
+    categories: dict[Literal[REGISTERED_CATEGORIES], Group]
+    causes: dict[Literal[CAUSES], float]
+    relocation_area_share: float = Field(ge=0, le=1, description="share of registered households in relocation areas")
+    poor_villages: int = Field(default=0, ge=0)
+    counties: list[County] = Field(min_length=1)
+
+    @field_validator("causes")
+    @classmethod
+    def _causes(cls, v: dict[str, float]) -> dict[str, float]:
+        if any(x < 0 for x in v.values()):
+            raise ValueError("cause counts cannot be negative")
+        if sum(v.values()) <= 0:
+            raise ValueError("causes must have a positive total")
+        return v
+
+    @field_validator("categories")
+    @classmethod
+    def _categories(cls, v: dict[str, Group]) -> dict[str, Group]:
+        if sum(g.persons for g in v.values()) <= 0:
+            raise ValueError("categories must have a positive total of persons")
+        for name, g in v.items():
+            if g.persons < g.households:
+                raise ValueError(f"{name}: fewer persons than households")
+            if g.households == 0 and g.persons > 0:
+                raise ValueError(f"{name}: persons but no households")
+        return v
+
+    @model_validator(mode="after")
+    def _names(self) -> "Population":
+        names = [c.name for c in self.counties]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"county names repeat: {sorted(dup)}")
+        return self
+
+
+YearlyAmount = float | dict[int, float]
+
+
+class Scenario(_Strict):
+    """A fully resolved scenario (after ``extends``)."""
+
+    scenario: Meta
+    population: Population
+    budgets: dict[Literal[PROGRAMME_NAMES], YearlyAmount] = Field(default_factory=dict)
+    budget_shares: dict[str, float] | None = Field(
+        default=None, description="county shares of every budget; default: shares of poor persons")
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def years(self) -> range:
+        return range(self.scenario.start_year, self.scenario.end_year + 1)
+
+    def budget(self, programme: str, year: int) -> float:
+        amount = self.budgets.get(programme, 0.0)
+        if isinstance(amount, dict):
+            return float(amount.get(year, 0.0))
+        return float(amount)
+
+    def digest(self) -> str:
+        return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+
+
+class LoadedScenario:
+    """A validated scenario plus the files it came from and its resolved parameters."""
+
+    def __init__(self, spec: Scenario, files: list[Path], params: ParameterSet, raw: dict):
+        self.spec = spec
+        self.files = files
+        self.params = params
+        self.raw = raw
+
+    @property
+    def name(self) -> str:
+        return self.spec.scenario.name
+
+    @property
+    def path(self) -> Path:
+        return self.files[-1]
+
+    def with_changes(self, changes: dict, origin: str = "<python>") -> "LoadedScenario":
+        """A new scenario with ``changes`` (same shape as a scenario file) laid over this one."""
+        raw = _merge(self.raw, changes)
+        prov = {k: origin for k in _leaf_keys(changes)}
+        return _validate(raw, self.files, prov, base_params=ParameterSet.defaults())
+
+
+def load_scenario(path: str | Path, *, allow_outside: bool = False) -> LoadedScenario:
+    """Read a scenario file, resolve ``extends``, and check everything. Raises InputError."""
+    path = Path(path)
+    raw, files, prov = _read_chain(path, allow_outside=allow_outside, depth=0, root=path.resolve().parent)
+    return _validate(raw, files, prov, base_params=ParameterSet.defaults())
+
+
+def _validate(raw: dict, files: list[Path], prov: dict[str, str], base_params: ParameterSet) -> LoadedScenario:
+    raw = {k: v for k, v in raw.items()}
+    try:
+        spec = Scenario.model_validate(_with_int_keys(raw))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(x) for x in err["loc"])
+        raise InputError(_origin(prov, key, files[-1]), key, err.get("input"), _message(err),
+                         _allowed(err)) from None
+    meta = spec.scenario
+    for year_key, origin in prov.items():
+        pass
+    _check_years(spec, prov, files[-1])
+    params = base_params.with_overrides(
+        spec.parameters, origin=str(files[-1]))
+    # Name the real file for each override (extends may have set it).
+    for name in spec.parameters:
+        origin = prov.get(f"parameters.{name}", str(files[-1]))
+        params = ParameterSet({**params.params, name: _with_origin(params[name], origin)})
+    if meta.population_scale < 1 and meta.population_scale * sum(c.poor_persons for c in spec.population.counties) < 1:
+        raise InputError(_origin(prov, "scenario.population_scale", files[-1]), "scenario.population_scale",
+                         meta.population_scale, "leaves no households to simulate")
+    return LoadedScenario(spec, files, params, raw)
+
+
+def _with_origin(p, origin):
+    from dataclasses import replace
+
+    return replace(p, origin=origin)
+
+
+def _check_years(spec: Scenario, prov: dict[str, str], default: Path) -> None:
+    years = spec.years
+    base = spec.population.base_year
+    if base != spec.scenario.start_year - 1:
+        raise InputError(_origin(prov, "population.base_year", default), "population.base_year", base,
+                         "must be the year before scenario.start_year", str(spec.scenario.start_year - 1))
+    for prog, amount in spec.budgets.items():
+        if isinstance(amount, dict):
+            for y, v in amount.items():
+                key = f"budgets.{prog}.{y}"
+                if y not in years:
+                    raise InputError(_origin(prov, key, default), key, v, "year outside the run",
+                                     f"{years.start}–{years.stop - 1}")
+                if v < 0:
+                    raise InputError(_origin(prov, key, default), key, v, "a budget cannot be negative", ">= 0")
+        elif amount < 0:
+            key = f"budgets.{prog}"
+            raise InputError(_origin(prov, key, default), key, amount, "a budget cannot be negative", ">= 0")
+    if spec.budget_shares is not None:
+        names = {c.name for c in spec.population.counties}
+        for county, share in spec.budget_shares.items():
+            key = f"budget_shares.{county}"
+            if county not in names:
+                raise InputError(_origin(prov, key, default), key, share, "unknown county", ", ".join(sorted(names)))
+            if share < 0:
+                raise InputError(_origin(prov, key, default), key, share, "a share cannot be negative", ">= 0")
+        total = sum(spec.budget_shares.values())
+        if abs(total - 1) > 1e-6:
+            raise InputError(_origin(prov, "budget_shares", default), "budget_shares", total,
+                             "county shares must sum to 1")
+    for i, county in enumerate(spec.population.counties):
+        for y, v in county.reductions.items():
+            if not (base <= y <= spec.scenario.end_year + 10):
+                key = f"population.counties.{i}.reductions.{y}"
+                raise InputError(_origin(prov, key, default), key, v, "year outside the plan", f"{base}–")
+
+
+def _message(err: dict) -> str:
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        return "unknown key (a typo?)"
+    if err["type"] == "missing":
+        return "required key is missing"
+    return msg.removeprefix("Value error, ")
+
+
+def _allowed(err: dict) -> str | None:
+    ctx = err.get("ctx") or {}
+    if "expected" in ctx:
+        return str(ctx["expected"])
+    for bound in ("ge", "gt", "le", "lt"):
+        if bound in ctx:
+            return f"{ {'ge': '>=', 'gt': '>', 'le': '<=', 'lt': '<'}[bound]} {ctx[bound]}"
+    if err["type"] == "extra_forbidden":
+        return None
+    return None
+
+
+def _origin(prov: dict[str, str], key: str, default: Path) -> str:
+    """The file that set ``key`` (or its nearest parent key)."""
+    parts = key.split(".")
+    while parts:
+        k = ".".join(parts)
+        if k in prov:
+            return prov[k]
+        parts.pop()
+    return str(default)
+
+
+def _read_chain(path: Path, *, allow_outside: bool, depth: int, root: Path) -> tuple[dict, list[Path], dict]:
+    if depth > MAX_EXTENDS_DEPTH:
+        raise InputError(path, "scenario.extends", str(path), "extends chain too deep (a loop?)",
+                         f"at most {MAX_EXTENDS_DEPTH} levels")
+    if not path.is_file():
+        raise InputError(path, "", str(path), "scenario file not found")
+    try:
+        with open(path, "rb") as fh:
+            raw = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(path, "", None, f"not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(path, "", None, f"cannot read: {exc}") from None
+    meta = raw.get("scenario", {})
+    parent_name = meta.get("extends") if isinstance(meta, dict) else None
+    own_prov = {k: str(path) for k in _leaf_keys(raw)}
+    if parent_name is None:
+        return raw, [path], own_prov
+    if not isinstance(parent_name, str):
+        raise InputError(path, "scenario.extends", parent_name, "must be a file name")
+    parent = (path.parent / parent_name).resolve()
+    if not allow_outside and not parent.is_relative_to(root):
+        raise InputError(path, "scenario.extends", parent_name,
+                         "points outside the scenario's folder tree",
+                         f"files under {root} (or pass --allow-outside)")
+    base, files, prov = _read_chain(parent, allow_outside=allow_outside, depth=depth + 1, root=root)
+    merged = _merge(base, raw)
+    merged.get("scenario", {}).pop("extends", None)
+    return merged, files + [path], {**prov, **own_prov}
+
+
+def _merge(base: dict, over: dict) -> dict:
+    """Lay ``over`` on ``base``: tables merge key by key, everything else is replaced."""
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict) and k != "parameters":
+            out[k] = _merge(out[k], v)
+        elif isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = {**out[k], **v}
+        else:
+            out[k] = v
+    return out
+
+
+def _leaf_keys(d: dict, prefix: str = "") -> list[str]:
+    keys = []
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        keys.append(key)
+        if isinstance(v, dict) and k != "parameters" or (prefix == "" and k == "parameters" and isinstance(v, dict)):
+            keys.extend(_leaf_keys(v, key + "."))
+        elif isinstance(v, list):
+            for i, item in enumerate(v):
+                if isinstance(item, dict):
+                    keys.extend(_leaf_keys(item, f"{key}.{i}."))
+    return keys
+
+
+def _with_int_keys(raw: dict) -> dict:
+    """TOML keys are strings; year-keyed tables (budgets, reductions) need them as ints.
+
+    A key that is not a year is left as it is, so that the schema refuses it by name.
+    """
+    def conv(d):
+        if isinstance(d, dict):
+            return {(int(k) if isinstance(k, str) and k.isdigit() else k): conv(v) for k, v in d.items()}
+        if isinstance(d, list):
+            return [conv(x) for x in d]
+        return d
+
+    out = dict(raw)
+    for key in ("budgets", "population"):
+        if key in out:
+            out[key] = conv(out[key])
+    return out
