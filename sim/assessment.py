@@ -28,6 +28,14 @@ def assess_year(model: "TuopinModel") -> None:
     R = model.register
     size = hh.size.astype(np.float64)
     net = hh.income_year.astype(np.float64) - hh.medical_oop - hh.education_cost
+    for prog in model.programmes:
+        pay = prog.settle_year(hh, net)
+        if pay is not None:
+            net += pay
+            hh.income_year += pay.astype(np.float32)
+            hh.contribution[prog.index] += pay.astype(np.float32)
+            model.ledger.add_spending(year, prog.name, np.bincount(hh.county, weights=pay,
+                                                                   minlength=model.geo.n_counties))
     net_pc = net / size
     guarantees = hh.housing_safe & hh.insured & hh.school_ok
     below = net_pc < line

@@ -119,6 +119,7 @@ class TuopinModel(mesa.Model):
             tier = prog.tier(hh, cand) if self.precise else np.zeros(len(cand), np.int8)
             result = allocate(hh.county, n_c, cont, prog.annual_cost(hh, cont), cand,
                               prog.first_year_cost(hh, cand), tier, budget, capacity)
+            prog.remaining = budget - result.spent
             prog.stop(hh, result.dropped_continuing)
             prog.renew(hh, result.funded_continuing)
             prog.enrol(hh, result.new)

@@ -72,6 +72,12 @@ class Ledger:
                 "spent": spent[i], "new_enrolments": new[i], "participants": participants[i],
             })
 
+    def add_spending(self, year: int, programme: str, extra: np.ndarray) -> None:
+        """Payments made after January (a settlement) for ``programme``, per county."""
+        for row in self.spending_rows:
+            if row["year"] == year and row["programme"] == programme:
+                row["spent"] += extra[self.counties.index(row["county"])]
+
     def record_villages(self, model, leave: np.ndarray) -> None:
         n_c = model.geo.n_counties
         left = np.bincount(model.geo.village_county[leave], minlength=n_c)

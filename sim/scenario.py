@@ -27,7 +27,7 @@ MAX_EXTENDS_DEPTH = 8
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class Meta(_Strict):
@@ -172,34 +172,24 @@ def load_scenario(path: str | Path, *, allow_outside: bool = False) -> LoadedSce
 
 
 def _validate(raw: dict, files: list[Path], prov: dict[str, str], base_params: ParameterSet) -> LoadedScenario:
-    raw = {k: v for k, v in raw.items()}
     try:
         spec = Scenario.model_validate(_with_int_keys(raw))
     except ValidationError as exc:
         err = exc.errors()[0]
-        key = ".".join(str(x) for x in err["loc"])
+        key = ".".join(str(x) for x in err["loc"] if x != "[key]")
         raise InputError(_origin(prov, key, files[-1]), key, err.get("input"), _message(err),
                          _allowed(err)) from None
     meta = spec.scenario
-    for year_key, origin in prov.items():
-        pass
     _check_years(spec, prov, files[-1])
-    params = base_params.with_overrides(
-        spec.parameters, origin=str(files[-1]))
-    # Name the real file for each override (extends may have set it).
-    for name in spec.parameters:
+    # Each override is checked and credited to the file that set it (extends may have).
+    params = base_params
+    for name, value in spec.parameters.items():
         origin = prov.get(f"parameters.{name}", str(files[-1]))
-        params = ParameterSet({**params.params, name: _with_origin(params[name], origin)})
+        params = params.with_overrides({name: value}, origin=origin)
     if meta.population_scale < 1 and meta.population_scale * sum(c.poor_persons for c in spec.population.counties) < 1:
         raise InputError(_origin(prov, "scenario.population_scale", files[-1]), "scenario.population_scale",
                          meta.population_scale, "leaves no households to simulate")
     return LoadedScenario(spec, files, params, raw)
-
-
-def _with_origin(p, origin):
-    from dataclasses import replace
-
-    return replace(p, origin=origin)
 
 
 def _check_years(spec: Scenario, prov: dict[str, str], default: Path) -> None:
@@ -245,6 +235,8 @@ def _message(err: dict) -> str:
         return "unknown key (a typo?)"
     if err["type"] == "missing":
         return "required key is missing"
+    if err["type"] == "literal_error":
+        return "not one of the allowed values"
     return msg.removeprefix("Value error, ")
 
 
@@ -320,7 +312,7 @@ def _leaf_keys(d: dict, prefix: str = "") -> list[str]:
     for k, v in d.items():
         key = f"{prefix}{k}"
         keys.append(key)
-        if isinstance(v, dict) and k != "parameters" or (prefix == "" and k == "parameters" and isinstance(v, dict)):
+        if isinstance(v, dict):
             keys.extend(_leaf_keys(v, key + "."))
         elif isinstance(v, list):
             for i, item in enumerate(v):

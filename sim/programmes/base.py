@@ -35,6 +35,9 @@ class Programme:
         self.index = index
         self.model = model
         self.p = model.params.group(f"programme.{self.name}")
+        self.remaining = np.zeros(0)  # budget left per county after January's allocation
+        self._members = np.zeros(0, dtype=np.int64)
+        self._members_month = -1
         self.matched = np.zeros(len(Cause), dtype=bool)
         for cause in self.p.get("matched_causes", []):
             self.matched[Cause[cause.upper()]] = True
@@ -107,6 +110,11 @@ class Programme:
     def renew(self, hh: "Households", idx: np.ndarray) -> None:
         """Funded continuing participants: refresh the yearly benefit if it depends on need."""
 
+    def settle_year(self, hh: "Households", net: np.ndarray) -> np.ndarray | None:
+        """December, before the assessment: a last payment against this year's actual net income
+        (yuan per household, within what is left of the county budget), or None."""
+        return None
+
     def stop(self, hh: "Households", idx: np.ndarray) -> None:
         """Continuing participants the budget could not fund: support ends now."""
         hh.support_end[self.index, idx] = self.model.month
@@ -115,17 +123,27 @@ class Programme:
         """Yearly effect in yuan fixed at enrolment."""
         return (self.p["effect"] * self.basis(hh, idx, self.p["effect_basis"])).astype(np.float32)
 
-    def monthly_factor(self, hh: "Households") -> np.ndarray:
-        """Share of the yearly benefit that flows this month: 0 before the delay ends, 1 while
-        supported, ``persistence`` after support ends (the effect that outlasts the money)."""
+    def monthly_factor(self, hh: "Households", idx: np.ndarray) -> np.ndarray:
+        """Share of the yearly benefit of ``idx`` that flows this month: 0 before the delay ends,
+        1 while supported, ``persistence`` after support ends (the effect that outlasts the money)."""
         m = self.model.month
-        start = hh.enrolled_month[self.index]
-        started = (start >= 0) & (m >= start.astype(np.int32) + self.p["delay_months"])
-        after = m >= hh.support_end[self.index]
+        started = m >= hh.enrolled_month[self.index, idx].astype(np.int32) + self.p["delay_months"]
+        after = m >= hh.support_end[self.index, idx]
         return np.where(after, np.float32(self.p["persistence"]), np.float32(1.0)) * started
+
+    def members(self, hh: "Households") -> np.ndarray:
+        """Households ever enrolled (the only ones an effect can reach), refreshed each January."""
+        if self._members_month != self.model.month - self.model.month % MONTHS:
+            self._members = np.flatnonzero(hh.enrolled_month[self.index] >= 0)
+            self._members_month = self.model.month - self.model.month % MONTHS
+        return self._members
 
     def apply_month(self, hh: "Households") -> None:
         """Add this month's income effect to the household's year and to the contribution."""
-        gain = hh.benefit[self.index] * (self.monthly_factor(hh) / MONTHS)
-        hh.income_year += gain
-        hh.contribution[self.index] += gain
+        idx = self.members(hh)
+        gain = self.monthly_gain(hh, idx)
+        hh.income_year[idx] += gain
+        hh.contribution[self.index, idx] += gain
+
+    def monthly_gain(self, hh: "Households", idx: np.ndarray) -> np.ndarray:
+        return hh.benefit[self.index, idx] * (self.monthly_factor(hh, idx) / MONTHS)

@@ -25,6 +25,9 @@ class Health(Programme):
         super().enrol(hh, idx)
         hh.insured[idx] = True
 
+    def apply_month(self, hh):
+        """Health acts on costs when illness strikes (``adjust_medical_cost``), not on income."""
+
     def adjust_medical_cost(self, hh, idx, cost, share_without):
         """Out-of-pocket cost of illnesses in ``idx`` given this programme's cover."""
         covered = self.supported(hh)[idx]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import MONTHS, Programme
+from .base import Programme
 
 
 class Industry(Programme):
@@ -23,8 +23,5 @@ class Industry(Programme):
         failed = self.model.draw("industry_failure")[idx] < self.p["failure_rate"]
         return np.where(failed, np.float32(0), base)
 
-    def apply_month(self, hh):
-        gain = hh.benefit[self.index] * (self.monthly_factor(hh) / MONTHS)
-        gain *= self.model.market_factor[hh.county]
-        hh.income_year += gain
-        hh.contribution[self.index] += gain
+    def monthly_gain(self, hh, idx):
+        return super().monthly_gain(hh, idx) * self.model.market_factor[hh.county[idx]]

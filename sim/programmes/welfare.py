@@ -34,17 +34,40 @@ class Welfare(Programme):
         keep &= ~exited | (self.model.year - hh.exit_year <= self.p["continue_after_exit_years"])
         return keep & (self.topup(hh, np.arange(hh.n)) > 0)
 
-    def topup(self, hh, idx):
-        """Yuan a year that bring the household's expected income to its support line."""
-        year = self.model.year
-        line = self.model.poverty_line(year) * self.at("dibao_line_ratio")
+    def support_line(self, hh, idx):
+        """Yuan per person a year the safety net guarantees: the dibao line, or the
+        five-guarantee standard where it is higher."""
+        line = self.model.poverty_line(self.model.year) * self.at("dibao_line_ratio")
         target = np.full(len(idx), line, dtype=np.float64)
         five = hh.category[idx] == Category.FIVE_GUARANTEE
         target[five] = np.maximum(line, self.p["five_guarantee_share"] * self.at("rural_consumption"))
+        return target
+
+    def topup(self, hh, idx):
+        """Yuan a year that bring the household's expected income to its support line."""
         size = hh.size[idx].astype(np.float64)
         expected = (hh.last_income_pc[idx].astype(np.float64) * size
                     - hh.contribution[self.index, idx]) * (1 + self.model.income_growth)
-        return np.maximum(0.0, target * size - expected)
+        return np.maximum(0.0, self.support_line(hh, idx) * size - expected)
+
+    def settle_year(self, hh, net):
+        """Dibao pays the difference (补差) to the actual year's income: whatever shocks left the
+        household short of its support line is paid in December, rounded up to whole yuan, while
+        the county's welfare budget lasts (in household order)."""
+        idx = np.flatnonzero(self.supported(hh))
+        short = np.ceil(self.support_line(hh, idx) * hh.size[idx] - net[idx])
+        need = short > 0
+        idx, short = idx[need], short[need]
+        county = hh.county[idx].astype(np.int64)
+        order = np.argsort(county, kind="stable")
+        idx, short, county = idx[order], short[order], county[order]
+        starts = np.searchsorted(county, np.arange(len(self.remaining)))
+        cum = np.cumsum(short)
+        within = cum - np.concatenate([[0.0], cum])[starts][county]
+        paid = within <= self.remaining[county]
+        pay = np.zeros(hh.n)
+        pay[idx[paid]] = short[paid]
+        return pay
 
     def first_year_cost(self, hh, idx):
         return self.topup(hh, idx)

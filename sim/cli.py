@@ -1,0 +1,106 @@
+"""Command line: ``tuopin run``, ``tuopin validate``, ``tuopin params``, ``tuopin bench``.
+
+Bad input ends with one line naming the file, the key and the value, and exit status 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .errors import InputError, OutputError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="tuopin: agent-based scenarios of exits from and returns to poverty.")
+
+
+def _fail(exc: Exception, code: int) -> None:
+    typer.echo(f"error: {exc}", err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def run(
+    scenario: Annotated[Path, typer.Argument(help="Scenario TOML file, e.g. scenarios/sanming.toml.")],
+    seed: Annotated[Optional[int], typer.Option(help="Root seed (default: the scenario's seed).")] = None,
+    replicates: Annotated[int, typer.Option(min=1, help="Replicates, each with its own seed derived from the root seed.")] = 1,
+    workers: Annotated[Optional[int], typer.Option(min=1, help="Worker processes (default: one per core). Results do not depend on it.")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Results folder (default: results/<scenario name>).")] = None,
+    plots: Annotated[bool, typer.Option(help="Write PNG plots.")] = True,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    allow_outside: Annotated[bool, typer.Option(help="Let 'extends' reach files outside the scenario's folder.")] = False,
+) -> None:
+    """Run a scenario: yearly tables (CSV, Parquet), plots, a manifest, and a summary here."""
+    from .report import summary_text
+    from .runs import run_scenario
+    from .scenario import load_scenario
+
+    try:
+        loaded = load_scenario(scenario, allow_outside=allow_outside)
+        ens, manifest = run_scenario(loaded, seed=seed, replicates=replicates, workers=workers, out=out,
+                                     plots=plots, progress=progress and sys.stderr.isatty())
+    except InputError as exc:
+        _fail(exc, 2)
+    except OutputError as exc:
+        _fail(exc, 3)
+    typer.echo(summary_text(ens))
+    typer.echo(f"\nResults in {manifest.parent}/ (manifest: {manifest.name})")
+
+
+@app.command()
+def validate(
+    scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
+    allow_outside: Annotated[bool, typer.Option(help="Let 'extends' reach outside the scenario's folder.")] = False,
+) -> None:
+    """Check a scenario file (and what it extends) without running it."""
+    from .scenario import load_scenario
+
+    try:
+        loaded = load_scenario(scenario, allow_outside=allow_outside)
+    except InputError as exc:
+        _fail(exc, 2)
+    typer.echo(f"ok: {loaded.name} ({' <- '.join(str(f) for f in reversed(loaded.files))})")
+
+
+@app.command()
+def params(
+    scenario: Annotated[Optional[Path], typer.Option(help="Show values in force under this scenario.")] = None,
+    csv: Annotated[bool, typer.Option(help="Print CSV instead of a table.")] = False,
+) -> None:
+    """List every parameter with its value, unit, range and source."""
+    import pandas as pd
+
+    from .params import ParameterSet
+    from .scenario import load_scenario
+
+    try:
+        ps = load_scenario(scenario).params if scenario else ParameterSet.defaults()
+    except InputError as exc:
+        _fail(exc, 2)
+    df = ps.table()
+    if csv:
+        typer.echo(df.to_csv(index=False), nl=False)
+    else:
+        with pd.option_context("display.max_rows", None, "display.max_colwidth", 60, "display.width", 200):
+            typer.echo(df[["name", "value", "unit", "range", "source"]].to_string(index=False))
+
+
+@app.command()
+def bench(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+    sizes: Annotated[str, typer.Option(help="Comma-separated household counts.")] = "100000,1000000,1200000",
+    months: Annotated[int, typer.Option(min=1, help="Months simulated per run.")] = 60,
+) -> None:
+    """Speed and memory: household-months per second and bytes per household at several sizes."""
+    from .bench import format_table, run_bench
+
+    figures = run_bench([int(s) for s in sizes.split(",") if s.strip()], months)
+    typer.echo(json.dumps(figures, indent=2) if as_json else format_table(figures))
+
+
+if __name__ == "__main__":
+    app()
