@@ -30,12 +30,13 @@ def allocate(county: np.ndarray, n_counties: int, continuing: np.ndarray, contin
     """Choose who is funded. ``budget`` and ``capacity`` are per county."""
     idx = np.concatenate([continuing, candidates])
     cost = np.concatenate([continuing_cost, candidate_cost]).astype(np.float64)
-    tier = np.concatenate([np.zeros(len(continuing), np.int64), 1 + candidate_tier.astype(np.int64)])
+    tier = np.concatenate([np.zeros(len(continuing), np.int8), 1 + candidate_tier.astype(np.int8)])
     n_tiers = int(tier.max()) + 1 if len(tier) else 1
-    c = county[idx].astype(np.int64)
-    key = c * n_tiers + tier
-    key = key.astype(np.int16 if n_counties * n_tiers < 2**15 else np.int64)
-    order = np.argsort(key, kind="stable")  # radix sort for int16 keys: O(n)
+    c = county[idx]
+    key = c.astype(np.int32) * n_tiers + tier
+    key = key.astype(np.int16) if n_counties * n_tiers < 2**15 else key  # radix sort for int16
+    order = np.argsort(key, kind="stable")
+    del key
     idx, cost, tier, c = idx[order], cost[order], tier[order], c[order]
 
     starts = np.searchsorted(c, np.arange(n_counties))

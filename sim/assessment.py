@@ -26,7 +26,6 @@ def assess_year(model: "TuopinModel") -> None:
     hh, year = model.hh, model.year
     line = model.poverty_line(year)
     R = model.register
-    size = hh.size.astype(np.float64)
     net = hh.income_year.astype(np.float64) - hh.medical_oop - hh.education_cost
     for prog in model.programmes:
         pay = prog.settle_year(hh, net)
@@ -36,7 +35,7 @@ def assess_year(model: "TuopinModel") -> None:
             hh.contribution[prog.index] += pay.astype(np.float32)
             model.ledger.add_spending(year, prog.name, np.bincount(hh.county, weights=pay,
                                                                    minlength=model.geo.n_counties))
-    net_pc = net / size
+    net_pc = net / hh.size
     guarantees = hh.housing_safe & hh.insured & hh.school_ok
     below = net_pc < line
     above = net_pc >= line * (1 + R["exit_margin"])
@@ -52,7 +51,7 @@ def assess_year(model: "TuopinModel") -> None:
     ex = np.flatnonzero(exits)
     contrib = hh.contribution[:, ex].astype(np.float64)
     without = net[ex] - contrib.sum(axis=0)
-    pathway = np.where(without >= line * size[ex], len(model.programmes), contrib.argmax(axis=0))
+    pathway = np.where(without >= line * hh.size[ex], len(model.programmes), contrib.argmax(axis=0))
 
     model.ledger.record_year(model, poor=poor, exited=exited, exits=exits, returns=returns,
                              entries=entries, exit_idx=ex, pathway=pathway)
@@ -66,7 +65,8 @@ def assess_year(model: "TuopinModel") -> None:
     hh.last_income_pc[:] = net_pc.astype(np.float32)
 
     # Villages leave the poor-village list when registered incidence is under the standard.
-    registered_persons = np.bincount(hh.village, weights=size * (hh.status == Status.POOR),
+    poor_now = np.flatnonzero(hh.status == Status.POOR)
+    registered_persons = np.bincount(hh.village[poor_now], weights=hh.size[poor_now],
                                      minlength=len(model.geo.village_county))
     incidence = registered_persons / model.geo.village_population
     leave = model.village_listed & (incidence < model.village_exit_incidence)

@@ -70,6 +70,10 @@ def draw_sizes(rng: np.random.Generator, households: int, persons: int) -> np.nd
     return sizes
 
 
+def _u(rng: np.random.Generator, n: int) -> np.ndarray:
+    return rng.random(n, dtype=np.float32)
+
+
 def build_population(spec: Scenario, params: ParameterSet, seed: int) -> tuple[Households, Geography]:
     from .programmes import PROGRAMMES
 
@@ -97,9 +101,9 @@ def build_population(spec: Scenario, params: ParameterSet, seed: int) -> tuple[H
                 continue
             n_hh = max(1, int(round(per_cat[k] * cat_households[k] / cat_persons[k])))
             sizes = draw_sizes(rng, n_hh, int(per_cat[k]))
-            columns["county"].append(np.full(n_hh, ci))
-            columns["category"].append(np.full(n_hh, k))
-            columns["size"].append(sizes)
+            columns["county"].append(np.full(n_hh, ci, dtype=np.int16))
+            columns["category"].append(np.full(n_hh, k, dtype=np.uint8))
+            columns["size"].append(sizes.astype(np.uint8))
         # Rural population: given, or from incidence, or from the default incidence.
         if county.rural_population is not None:
             rural = county.rural_population
@@ -123,10 +127,10 @@ def build_population(spec: Scenario, params: ParameterSet, seed: int) -> tuple[H
 
     # Households near the line but off the register, in the same counties.
     n_near_c = largest_remainder(int(round(n_reg * P["near_line_ratio"])), np.bincount(county, minlength=len(names)))
-    near_county = np.repeat(np.arange(len(names)), n_near_c)
-    near_size = draw_sizes(rng, len(near_county), int(round(len(near_county) * P["near_line_mean_size"])))
+    near_county = np.repeat(np.arange(len(names), dtype=np.int16), n_near_c)
+    near_size = draw_sizes(rng, len(near_county), int(round(len(near_county) * P["near_line_mean_size"]))).astype(np.uint8)
     county = np.concatenate([county, near_county])
-    category = np.concatenate([category, np.full(len(near_county), Category.NEAR_LINE)])
+    category = np.concatenate([category, np.full(len(near_county), Category.NEAR_LINE, dtype=np.uint8)])
     size = np.concatenate([size, near_size])
 
     # The household order is a lottery: untargeted allocation and ties follow it.
@@ -142,9 +146,10 @@ def build_population(spec: Scenario, params: ParameterSet, seed: int) -> tuple[H
     hh.entry_year[registered] = pop.base_year
 
     # Cause of poverty; location (relocation areas) comes from the relocation share.
-    cause = rng.choice(np.array([Cause[c.upper()] for c in cause_names]), size=n, p=cause_w / cause_w.sum())
-    reloc = registered & (rng.random(n) < pop.relocation_area_share)
-    reloc |= ~registered & (rng.random(n) < P["near_line_relocation_share"])
+    cause = rng.choice(np.array([Cause[c.upper()] for c in cause_names], dtype=np.uint8), size=n,
+                       p=cause_w / cause_w.sum())
+    reloc = registered & (_u(rng, n) < pop.relocation_area_share)
+    reloc |= ~registered & (_u(rng, n) < P["near_line_relocation_share"])
     cause[reloc & registered] = Cause.LOCATION
     hh.cause[:] = np.where(registered, cause, Cause.NONE)
     hh.relocation_area[:] = reloc
@@ -160,27 +165,29 @@ def build_population(spec: Scenario, params: ParameterSet, seed: int) -> tuple[H
     hh.pupils[:] = np.where(category == Category.FIVE_GUARANTEE, 0, pupils)
 
     # Income per person at the base year, as a share of the line, split into sources.
-    ratio = np.where(registered,
-                     rng.uniform(P["registered_income_low"], P["registered_income_high"], n),
-                     rng.uniform(P["near_line_income_low"], P["near_line_income_high"], n))
-    total = ratio * line * size
+    low = np.where(registered, np.float32(P["registered_income_low"]), np.float32(P["near_line_income_low"]))
+    high = np.where(registered, np.float32(P["registered_income_high"]), np.float32(P["near_line_income_high"]))
+    ratio = low + (high - low) * _u(rng, n)
+    del low, high
+    total = ratio * np.float32(line) * size
     has_labour = hh.labour > 0
-    farm_sh = np.where(has_labour, P["farm_share_with_labour"], P["farm_share_without_labour"])
-    wage_sh = np.where(has_labour, P["wage_share_with_labour"], 0.0)
-    asset_sh = P["asset_share"]
+    farm_sh = np.where(has_labour, np.float32(P["farm_share_with_labour"]), np.float32(P["farm_share_without_labour"]))
+    wage_sh = np.where(has_labour, np.float32(P["wage_share_with_labour"]), np.float32(0))
+    asset_sh = np.float32(P["asset_share"])
     hh.farm[:] = total * farm_sh
     hh.wage[:] = total * wage_sh
     hh.asset[:] = total * asset_sh
-    hh.transfer[:] = total * np.maximum(0.0, 1 - farm_sh - wage_sh - asset_sh)
+    hh.transfer[:] = total * np.maximum(np.float32(0), 1 - farm_sh - wage_sh - asset_sh)
+    del total, farm_sh, wage_sh
     hh.employed[:] = hh.wage > 0
-    hh.last_income_pc[:] = ratio * line
+    hh.last_income_pc[:] = ratio * np.float32(line)
 
     # The guarantees.
     unsafe_p = np.where(reloc, P["unsafe_housing_share_relocation_area"], P["unsafe_housing_share"])
-    hh.housing_safe[:] = ~(registered & (rng.random(n) < unsafe_p))
-    hh.insured[:] = ~(registered & (rng.random(n) < P["uninsured_share"]))
+    hh.housing_safe[:] = ~(registered & (_u(rng, n) < unsafe_p))
+    hh.insured[:] = ~(registered & (_u(rng, n) < P["uninsured_share"]))
     out_p = np.where(hh.cause == Cause.EDUCATION, P["out_of_school_share_education_cause"], P["out_of_school_share"])
-    hh.school_ok[:] = ~((hh.pupils > 0) & registered & (rng.random(n) < out_p))
+    hh.school_ok[:] = ~((hh.pupils > 0) & registered & (_u(rng, n) < out_p))
 
     # Villages: a share of registered households live in listed poor villages.
     v_county = np.concatenate(v_county)
@@ -189,8 +196,8 @@ def build_population(spec: Scenario, params: ParameterSet, seed: int) -> tuple[H
     first = np.searchsorted(v_county, np.arange(len(names)))
     count = np.bincount(v_county, minlength=len(names))
     listed_n = np.bincount(v_county, weights=v_listed, minlength=len(names)).astype(np.int64)
-    in_listed = registered & (rng.random(n) < P["registered_share_in_poor_villages"]) & (listed_n[hh.county] > 0)
-    u = rng.random(n)
+    in_listed = registered & (_u(rng, n) < P["registered_share_in_poor_villages"]) & (listed_n[hh.county] > 0)
+    u = _u(rng, n)
     offset_listed = np.floor(u * np.maximum(listed_n[hh.county], 1)).astype(np.int64)
     offset_other = listed_n[hh.county] + np.floor(u * (count[hh.county] - listed_n[hh.county])).astype(np.int64)
     hh.village[:] = first[hh.county] + np.where(in_listed, offset_listed, offset_other)

@@ -38,6 +38,9 @@ class Programme:
         self.remaining = np.zeros(0)  # budget left per county after January's allocation
         self._members = np.zeros(0, dtype=np.int64)
         self._members_month = -1
+        self._changes: set[int] = set()
+        self._gain_month = -1
+        self._gain = np.zeros(0, dtype=np.float32)
         self.matched = np.zeros(len(Cause), dtype=bool)
         for cause in self.p.get("matched_causes", []):
             self.matched[Cause[cause.upper()]] = True
@@ -132,10 +135,17 @@ class Programme:
         return np.where(after, np.float32(self.p["persistence"]), np.float32(1.0)) * started
 
     def members(self, hh: "Households") -> np.ndarray:
-        """Households ever enrolled (the only ones an effect can reach), refreshed each January."""
-        if self._members_month != self.model.month - self.model.month % MONTHS:
-            self._members = np.flatnonzero(hh.enrolled_month[self.index] >= 0)
-            self._members_month = self.model.month - self.model.month % MONTHS
+        """Households ever enrolled (the only ones an effect can reach), refreshed each January,
+        with the months in this year at which some member's flow changes (delay or support end)."""
+        january = self.model.month - self.model.month % MONTHS
+        if self._members_month != january:
+            self._members = np.flatnonzero(hh.enrolled_month[self.index] >= 0).astype(np.int32)
+            self._members_month = january
+            starts = hh.enrolled_month[self.index, self._members].astype(np.int32) + self.p["delay_months"]
+            ends = hh.support_end[self.index, self._members]
+            self._changes = {int(m) for m in np.unique(np.concatenate([starts, ends]))
+                             if january < m < january + MONTHS}
+            self._gain_month = -1
         return self._members
 
     def apply_month(self, hh: "Households") -> None:
@@ -146,4 +156,9 @@ class Programme:
         hh.contribution[self.index, idx] += gain
 
     def monthly_gain(self, hh: "Households", idx: np.ndarray) -> np.ndarray:
-        return hh.benefit[self.index, idx] * (self.monthly_factor(hh, idx) / MONTHS)
+        """This month's flow for ``idx`` (the members); recomputed only when it can change."""
+        m = self.model.month
+        if self._gain_month < 0 or m % MONTHS == 0 or m in self._changes:
+            self._gain = hh.benefit[self.index, idx] * (self.monthly_factor(hh, idx) / MONTHS)
+            self._gain_month = m
+        return self._gain

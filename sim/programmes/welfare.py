@@ -24,7 +24,13 @@ class Welfare(Programme):
         return np.where(hh.labour[idx] == 0, 0, 1).astype(np.int8)
 
     def candidates(self, hh, precise):
-        return super().candidates(hh, precise) & (self.topup(hh, np.arange(hh.n)) > 0)
+        return self._needing(hh, super().candidates(hh, precise))
+
+    def _needing(self, hh, mask):
+        """``mask`` less the households whose expected income already reaches their line."""
+        idx = np.flatnonzero(mask)
+        mask[idx[self.topup(hh, idx) <= 0]] = False
+        return mask
 
     def continuing(self, hh):
         m = self.model.month
@@ -32,7 +38,7 @@ class Welfare(Programme):
         keep = was & (hh.status != Status.NEVER)
         exited = hh.status == Status.EXITED
         keep &= ~exited | (self.model.year - hh.exit_year <= self.p["continue_after_exit_years"])
-        return keep & (self.topup(hh, np.arange(hh.n)) > 0)
+        return self._needing(hh, keep)
 
     def support_line(self, hh, idx):
         """Yuan per person a year the safety net guarantees: the dibao line, or the
