@@ -47,8 +47,7 @@ def allocate(county: np.ndarray, n_counties: int, continuing: np.ndarray, contin
     cum_new = np.cumsum(is_new)
     new_before = np.concatenate([[0], cum_new])[starts]
     new_within = cum_new - new_before[c]
-    # A tolerance of a thousandth of a yuan absorbs rounding in the cumulative sum.
-    funded = (within <= budget[c] + 1e-3) & (~is_new | (new_within <= capacity[c]))
+    funded = (within <= budget[c]) & (~is_new | (new_within <= capacity[c]))
 
     spent = np.bincount(c[funded], weights=cost[funded], minlength=n_counties)
     new_mask = funded & is_new

@@ -21,14 +21,14 @@ MONTHS = 12
 
 
 def start_year(model: "TuopinModel") -> None:
-    """January: grow base incomes, reset the year's accumulators, repair some unsafe housing."""
+    """January: grow base incomes from last year, reset the year's accumulators, repair some unsafe housing."""
     hh, I = model.hh, model.income
-    if model.year > model.first_year:
-        growth = np.float32(1 + I["growth_rate"])
-        hh.farm *= growth
-        hh.wage *= growth
-        hh.transfer *= np.float32(1 + I["transfer_growth_rate"])
-        hh.asset *= growth
+    # Base incomes are those of the year before (the base year for the first January).
+    growth = np.float32(1 + I["growth_rate"])
+    hh.farm *= growth
+    hh.wage *= growth
+    hh.transfer *= np.float32(1 + I["transfer_growth_rate"])
+    hh.asset *= growth
     hh.income_year[:] = 0
     hh.medical_oop[:] = 0
     hh.education_cost[:] = 0

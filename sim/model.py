@@ -114,7 +114,9 @@ class TuopinModel(mesa.Model):
         for prog in self.programmes:
             budget = np.array([c.budget(prog.name, self.year) for c in self.counties])
             capacity = np.ceil(prog.capacity_share() * registered).astype(np.int64)
-            cont = np.flatnonzero(prog.continuing(hh))
+            continuing = prog.continuing(hh)
+            prog.stop(hh, np.flatnonzero(prog.supported(hh) & ~continuing))  # past the exit window
+            cont = np.flatnonzero(continuing)
             cand = np.flatnonzero(prog.candidates(hh, self.precise))
             tier = prog.tier(hh, cand) if self.precise else np.zeros(len(cand), np.int8)
             result = allocate(hh.county, n_c, cont, prog.annual_cost(hh, cont), cand,

@@ -56,16 +56,13 @@ def draw_sizes(rng: np.random.Generator, households: int, persons: int) -> np.nd
         return np.zeros(0, dtype=np.int64)
     persons = max(persons, households)
     mean_extra = persons / households - 1
-    sizes = 1 + np.minimum(rng.poisson(mean_extra, households), 9)
+    cap = max(10, int(np.ceil(persons / households)) + 3)  # size limit; room for any mean
+    sizes = 1 + np.minimum(rng.poisson(mean_extra, households), cap - 1)
     diff = persons - int(sizes.sum())
     while diff != 0:
-        if diff > 0:
-            pick = rng.choice(np.flatnonzero(sizes < 10), size=min(diff, households), replace=False)
-            sizes[pick] += 1
-        else:
-            pool = np.flatnonzero(sizes > 1)
-            pick = rng.choice(pool, size=min(-diff, len(pool)), replace=False)
-            sizes[pick] -= 1
+        pool = np.flatnonzero(sizes < cap) if diff > 0 else np.flatnonzero(sizes > 1)
+        pick = rng.choice(pool, size=min(abs(diff), len(pool)), replace=False)
+        sizes[pick] += 1 if diff > 0 else -1
         diff = persons - int(sizes.sum())
     return sizes
 

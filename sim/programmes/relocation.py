@@ -29,5 +29,7 @@ class Relocation(Programme):
         if moving.size:
             hh.housing_safe[moving] = True
             hh.relocation_area[moving] = False
-            hh.farm[moving] *= np.float32(1 - self.p["farm_income_lost"])
+            kept = np.float32(1 - self.p["farm_income_lost"])
+            hh.farm[moving] *= kept
+            self.model.year_farm[moving] *= kept  # from the move on, this year too
         super().apply_month(hh)

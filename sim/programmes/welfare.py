@@ -24,7 +24,11 @@ class Welfare(Programme):
         return np.where(hh.labour[idx] == 0, 0, 1).astype(np.int8)
 
     def candidates(self, hh, precise):
-        return self._needing(hh, super().candidates(hh, precise))
+        # Households on the roll until now are renewed as continuing, never queued twice.
+        return self._needing(hh, super().candidates(hh, precise) & ~self._on_roll(hh))
+
+    def _on_roll(self, hh):
+        return (hh.enrolled_month[self.index] >= 0) & (hh.support_end[self.index] >= self.model.month)
 
     def _needing(self, hh, mask):
         """``mask`` less the households whose expected income already reaches their line."""
@@ -33,9 +37,7 @@ class Welfare(Programme):
         return mask
 
     def continuing(self, hh):
-        m = self.model.month
-        was = (hh.enrolled_month[self.index] >= 0) & (hh.support_end[self.index] >= m)
-        keep = was & (hh.status != Status.NEVER)
+        keep = self._on_roll(hh) & (hh.status != Status.NEVER)
         exited = hh.status == Status.EXITED
         keep &= ~exited | (self.model.year - hh.exit_year <= self.p["continue_after_exit_years"])
         return self._needing(hh, keep)
