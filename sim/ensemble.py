@@ -9,6 +9,7 @@ the same command again skips the replicates already there: an interrupted ensemb
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import shutil
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
@@ -128,7 +129,8 @@ def _execute(scenario, seeds, todo, workers, executor):
             yield k, run_replicate(scenario, seeds[k], k)
         return
     own = executor is None
-    pool = executor or ProcessPoolExecutor(max_workers=workers)
+    # forkserver: workers start from a clean process, not a fork of a threaded one.
+    pool = executor or ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"))
     try:
         futures = {pool.submit(run_replicate, scenario, seeds[k], k): k for k in todo}
         for fut in as_completed(futures):

@@ -19,6 +19,10 @@ class InputError(Exception):
         self.allowed = allowed
         super().__init__(self._message())
 
+    def __reduce__(self):
+        # Keep every field when the error crosses a process boundary (worker -> main).
+        return (type(self), (self.file, self.key, self.value, self.problem, self.allowed))
+
     def _message(self) -> str:
         shown = repr(self.value)
         if len(shown) > 120:

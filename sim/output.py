@@ -33,6 +33,7 @@ def atomic_write(path: Path, write: Callable[[io.BufferedWriter], None]) -> None
     except OSError as exc:
         raise OutputError(f"{path.parent}: cannot write here: {exc.strerror or exc}") from None
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes owner-only files; results are shared
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()
@@ -44,6 +45,12 @@ def atomic_write(path: Path, write: Callable[[io.BufferedWriter], None]) -> None
     except BaseException:
         _remove(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _remove(tmp: str) -> None:

@@ -158,7 +158,7 @@ def build_population(spec: Scenario, params: ParameterSet, seed: int) -> tuple[H
     labour = np.where(hh.cause == Cause.LABOUR, np.minimum(labour, 1), labour)
     hh.labour[:] = np.minimum(labour, size)
     pupils = rng.binomial(np.maximum(size.astype(np.int64) - hh.labour, 0), P["pupil_share_of_dependants"])
-    pupils = np.where((hh.cause == Cause.EDUCATION) & (pupils == 0) & (size > 1), 1, pupils)
+    pupils = np.where((hh.cause == Cause.EDUCATION) & (pupils == 0) & (size > hh.labour), 1, pupils)
     hh.pupils[:] = np.where(category == Category.FIVE_GUARANTEE, 0, pupils)
 
     # Income per person at the base year, as a share of the line, split into sources.

@@ -97,9 +97,10 @@ class Ledger:
         spend = self.spending()
         per = spend.groupby(["year", "county"], as_index=False)[["budget", "spent"]].sum()
         df = df.merge(per, on=["year", "county"], how="left")
-        counts = [c for c in df.columns if c not in ("year", "county", "budget", "spent")]
-        df[counts] = df[counts] / self.scale
-        df[["budget", "spent"]] = df[["budget", "spent"]] / self.scale
+        # Households, persons and population are sampled; villages are not; spending() is scaled.
+        sampled = [c for c in df.columns if c not in ("year", "county", "budget", "spent",
+                                                      "villages_exited", "poor_villages_end")]
+        df[sampled] = df[sampled] / self.scale
         total = df.groupby("year", as_index=False).sum(numeric_only=True)
         total.insert(1, "county", TOTAL)
         df = pd.concat([df, total], ignore_index=True)

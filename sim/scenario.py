@@ -172,15 +172,19 @@ def load_scenario(path: str | Path, *, allow_outside: bool = False) -> LoadedSce
 
 
 def _validate(raw: dict, files: list[Path], prov: dict[str, str], base_params: ParameterSet) -> LoadedScenario:
+    if isinstance(raw.get("parameters"), dict):
+        raw = {**raw, "parameters": _flatten_parameters(raw["parameters"])}
     try:
         spec = Scenario.model_validate(_with_int_keys(raw))
     except ValidationError as exc:
         err = exc.errors()[0]
-        key = ".".join(str(x) for x in err["loc"] if x != "[key]")
+        # Drop pydantic's markers of dict keys and union branches: keep the file's own key path.
+        key = ".".join(str(x) for x in err["loc"] if x != "[key]" and not _is_type_tag(x))
         raise InputError(_origin(prov, key, files[-1]), key, err.get("input"), _message(err),
                          _allowed(err)) from None
     meta = spec.scenario
     _check_years(spec, prov, files[-1])
+    _check_parameter_years(spec, base_params, prov, files[-1])
     # Each override is checked and credited to the file that set it (extends may have).
     params = base_params
     for name, value in spec.parameters.items():
@@ -190,6 +194,17 @@ def _validate(raw: dict, files: list[Path], prov: dict[str, str], base_params: P
         raise InputError(_origin(prov, "scenario.population_scale", files[-1]), "scenario.population_scale",
                          meta.population_scale, "leaves no households to simulate")
     return LoadedScenario(spec, files, params, raw)
+
+
+def _check_parameter_years(spec: Scenario, params: ParameterSet, prov: dict[str, str], default: Path) -> None:
+    """Every dated parameter must have a value in force from the base year on."""
+    base = spec.population.base_year
+    for p in params:
+        if p.dated and min(p.values) > base:
+            key = "population.base_year"
+            raise InputError(_origin(prov, key, default), key, base,
+                             f"parameter {p.name} ({p.file}) has no value before {min(p.values)}",
+                             f"a base year from {min(p.values)}")
 
 
 def _check_years(spec: Scenario, prov: dict[str, str], default: Path) -> None:
@@ -227,6 +242,10 @@ def _check_years(spec: Scenario, prov: dict[str, str], default: Path) -> None:
             if not (base <= y <= spec.scenario.end_year + 10):
                 key = f"population.counties.{i}.reductions.{y}"
                 raise InputError(_origin(prov, key, default), key, v, "year outside the plan", f"{base}–")
+
+
+def _is_type_tag(part) -> bool:
+    return isinstance(part, str) and (part in ("float", "int", "str", "bool") or "[" in part)
 
 
 def _message(err: dict) -> str:
@@ -284,6 +303,8 @@ def _read_chain(path: Path, *, allow_outside: bool, depth: int, root: Path) -> t
     if not isinstance(parent_name, str):
         raise InputError(path, "scenario.extends", parent_name, "must be a file name")
     parent = (path.parent / parent_name).resolve()
+    if not parent.is_file():
+        raise InputError(path, "scenario.extends", parent_name, f"file not found ({parent})")
     if not allow_outside and not parent.is_relative_to(root):
         raise InputError(path, "scenario.extends", parent_name,
                          "points outside the scenario's folder tree",
@@ -292,6 +313,19 @@ def _read_chain(path: Path, *, allow_outside: bool, depth: int, root: Path) -> t
     merged = _merge(base, raw)
     merged.get("scenario", {}).pop("extends", None)
     return merged, files + [path], {**prov, **own_prov}
+
+
+def _flatten_parameters(table: dict, prefix: str = "") -> dict:
+    """``shocks.illness_rate = 1`` written without quotes is a nested table in TOML; a table whose
+    keys are years is a dated value and stays a table."""
+    out = {}
+    for k, v in table.items():
+        name = f"{prefix}{k}"
+        if isinstance(v, dict) and v and not all(str(y).isdigit() for y in v):
+            out.update(_flatten_parameters(v, name + "."))
+        else:
+            out[name] = v
+    return out
 
 
 def _merge(base: dict, over: dict) -> dict:

@@ -54,8 +54,11 @@ class Welfare(Programme):
     def topup(self, hh, idx):
         """Yuan a year that bring the household's expected income to its support line."""
         size = hh.size[idx].astype(np.float64)
-        expected = (hh.last_income_pc[idx].astype(np.float64) * size
-                    - hh.contribution[self.index, idx]) * (1 + self.model.income_growth)
+        without = hh.last_income_pc[idx].astype(np.float64) * size - hh.contribution[self.index, idx]
+        # Transfers grow at their own (slower) rate; everything else at the income growth rate.
+        transfers = hh.transfer[idx].astype(np.float64)
+        expected = ((without - transfers) * (1 + self.model.income_growth)
+                    + transfers * (1 + self.model.income["transfer_growth_rate"]))
         return np.maximum(0.0, self.support_line(hh, idx) * size - expected)
 
     def settle_year(self, hh, net):

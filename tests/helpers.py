@@ -1,0 +1,76 @@
+"""Helpers shared by the tests (importable because tests/ has no __init__.py)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from sim.programmes import PROGRAMME_NAMES
+from sim.scenario import LoadedScenario
+
+ROOT = Path(__file__).resolve().parent.parent
+SANMING = ROOT / "scenarios" / "sanming.toml"
+MONTHS = 12
+
+
+def scaled(loaded: LoadedScenario, scale: float, **meta) -> LoadedScenario:
+    """``loaded`` with another population scale (and any other [scenario] keys)."""
+    return loaded.with_changes({"scenario": {"population_scale": float(scale), **meta}})
+
+
+def budgets(loaded: LoadedScenario, factor: float | dict[str, float] = 1.0,
+            only: set[str] | None = None) -> LoadedScenario:
+    """Every programme budget times ``factor`` (one number, or one per programme); with ``only``,
+    the programmes not named get nothing."""
+    changes = {}
+    for prog in PROGRAMME_NAMES:
+        f = factor.get(prog, 1.0) if isinstance(factor, dict) else factor
+        if only is not None and prog not in only:
+            f = 0.0
+        amount = loaded.raw.get("budgets", {}).get(prog, 0.0)
+        if isinstance(amount, dict):
+            changes[prog] = {str(y): float(v) * f for y, v in amount.items()}
+        else:
+            changes[prog] = float(amount) * f
+    return loaded.with_changes({"budgets": changes})
+
+
+def zero_budgets(loaded: LoadedScenario) -> LoadedScenario:
+    return budgets(loaded, 0.0)
+
+
+def run_with_checks(model, after_assessment: Callable[[object], None]):
+    """Run ``model`` month by month, calling ``after_assessment(model)`` after every December."""
+    while model.month < model.n_months:
+        december = model.month % MONTHS == MONTHS - 1
+        model.step()
+        if december:
+            after_assessment(model)
+    return model
+
+
+def copy_sanming(folder: Path) -> Path:
+    """A copy of the shipped scenario in ``folder`` (so that ``extends`` can reach it)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    dest = folder / "sanming.toml"
+    shutil.copyfile(SANMING, dest)
+    return dest
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def totals(df, county: str = "ALL"):
+    return df[df.county == county]
+
+
+def snapshot(hh) -> dict[str, np.ndarray]:
+    """Copies of every array of a Households object."""
+    return {k: v.copy() for k, v in vars(hh).items() if isinstance(v, np.ndarray)}

@@ -1,0 +1,160 @@
+"""The command line: bad input ends with one 'error:' line and status 2, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from helpers import ROOT, copy_sanming, write
+from sim.cli import app
+
+runner = CliRunner()
+
+
+def _command() -> list[str]:
+    exe = Path(sys.executable).parent / "tuopin"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "sim.cli"]
+
+
+BROKEN = {
+    "negative budget": ("[budgets]\nindustry = -5\n", "budgets.industry"),
+    "unknown key": ("[scenario.x]\n", "scenario.x"),
+    "parameter typo": ('[parameters]\n"shocks.ilness_rate" = 0.01\n', "parameters.shocks.ilness_rate"),
+    "wrong type": ('[budgets]\nwelfare = "a lot"\n', "budgets.welfare"),
+}
+
+
+def _broken(tmp_path, case):
+    copy_sanming(tmp_path)
+    body, key = BROKEN[case]
+    return write(tmp_path, "broken.toml", '[scenario]\nextends = "sanming.toml"\nname = "broken"\n' + body), key
+
+
+@pytest.mark.parametrize("case", ["negative budget", "parameter typo"])
+def test_run_on_a_broken_scenario_prints_one_error_line_and_exits_2(tmp_path, case):
+    path, key = _broken(tmp_path, case)
+    proc = subprocess.run(_command() + ["run", str(path), "--out", str(tmp_path / "out"), "--no-plots"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("error: ")
+    assert str(path) in lines[0] and key in lines[0]
+    assert not (tmp_path / "out").exists()  # nothing written
+
+
+@pytest.mark.parametrize("case", list(BROKEN))
+@pytest.mark.parametrize("command", ["run", "validate"])
+def test_broken_scenario_in_process(tmp_path, case, command):
+    path, key = _broken(tmp_path, case)
+    result = runner.invoke(app, [command, str(path), "--out", str(tmp_path / "o")] if command == "run"
+                           else [command, str(path)])
+    assert result.exit_code == 2
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    assert str(path) in lines[0] and f"{key} = " in lines[0]
+
+
+def test_missing_scenario_file(tmp_path):
+    result = runner.invoke(app, ["run", str(tmp_path / "none.toml")])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: ") and "none.toml" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_extends_outside_needs_allow_outside(tmp_path):
+    copy_sanming(tmp_path)
+    path = write(tmp_path, "sub/child.toml", '[scenario]\nextends = "../sanming.toml"\nname = "child"\n')
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2 and "scenario.extends" in result.stderr
+    result = runner.invoke(app, ["validate", str(path), "--allow-outside"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("ok: child")
+
+
+def test_validate_the_shipped_scenario():
+    result = runner.invoke(app, ["validate", str(ROOT / "scenarios" / "sanming.toml")])
+    assert result.exit_code == 0
+    assert result.stdout.startswith("ok: sanming-baseline")
+
+
+def test_run_a_small_scenario(tmp_path):
+    copy_sanming(tmp_path)
+    path = write(tmp_path, "small.toml", '[scenario]\nextends = "sanming.toml"\nname = "small"\npopulation_scale = 0.05\n')
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["run", str(path), "--out", str(out), "--no-plots", "--replicates", "2",
+                                 "--workers", "1", "--seed", "4"])
+    assert result.exit_code == 0, result.output
+    assert "2 replicate(s)" in result.stdout and "seed 4" in result.stdout
+    assert "Exits by pathway" in result.stdout
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["root_seed"] == 4 and manifest["scenario_name"] == "small"
+    assert (out / "yearly.csv").exists() and not list(out.glob("*.png"))
+
+
+def test_unwritable_output_folder_exits_3(tmp_path):
+    copy_sanming(tmp_path)
+    path = write(tmp_path, "small.toml", '[scenario]\nextends = "sanming.toml"\nname = "small"\npopulation_scale = 0.02\n')
+    blocker = tmp_path / "out"
+    blocker.write_text("a file where the results folder should be")
+    result = runner.invoke(app, ["run", str(path), "--out", str(blocker), "--no-plots"])
+    assert result.exit_code == 3, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    assert blocker.read_text().startswith("a file")
+
+
+def test_params_lists_every_parameter_and_scenario_values(tmp_path):
+    from sim.params import ParameterSet
+
+    result = runner.invoke(app, ["params", "--csv"])
+    assert result.exit_code == 0
+    lines = result.stdout.strip().splitlines()
+    assert lines[0].startswith("name,")
+    assert len(lines) >= len(list(ParameterSet.defaults())) + 1
+    copy_sanming(tmp_path)
+    path = write(tmp_path, "p.toml", '[scenario]\nextends = "sanming.toml"\nname = "p"\n'
+                 '[parameters]\n"shocks.illness_rate" = 0.0123\n')
+    result = runner.invoke(app, ["params", "--scenario", str(path), "--csv"])
+    assert result.exit_code == 0
+    row = next(line for line in result.stdout.splitlines() if line.startswith("shocks.illness_rate,"))
+    assert "0.0123" in row and "p.toml" in row
+
+
+def test_error_in_a_worker_process_is_one_error_line(tmp_path):
+    """With several workers the model runs in other processes; bad input found there must still
+    end with one 'error:' line and status 2."""
+    from test_scenario import EARLY
+
+    copy_sanming(tmp_path)
+    path = write(tmp_path, "early.toml", EARLY)
+    proc = subprocess.run(_command() + ["run", str(path), "--out", str(tmp_path / "out"), "--no-plots",
+                                        "--replicates", "2", "--workers", "2"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr and "BrokenProcessPool" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr[-2000:]
+
+
+def test_run_too_large_for_memory_is_refused(tmp_path, monkeypatch):
+    import psutil
+
+    class Tiny:
+        available = 10 * 2**20  # 10 MiB
+
+    monkeypatch.setattr(psutil, "virtual_memory", lambda: Tiny())
+    copy_sanming(tmp_path)
+    result = runner.invoke(app, ["run", str(tmp_path / "sanming.toml"), "--out", str(tmp_path / "out"), "--no-plots"])
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    assert "population_scale" in lines[0] and "households" in lines[0]
+    assert not (tmp_path / "out").exists()

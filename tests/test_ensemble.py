@@ -1,0 +1,122 @@
+"""Ensembles: results independent of the number of workers, resumable, seeds per replicate."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import sim.ensemble
+from sim.ensemble import TABLES, plan_targets, run_ensemble
+from sim.model import TuopinModel
+from sim.output import table_bytes_csv
+from sim.rng import replicate_seeds
+
+
+@pytest.fixture(scope="module")
+def serial(tiny):
+    return run_ensemble(tiny, seed=5, replicates=3, workers=1, progress=False)
+
+
+def _same(a, b):
+    for name in TABLES:
+        pd.testing.assert_frame_equal(a.tables[name], b.tables[name])
+        assert table_bytes_csv(a.tables[name]) == table_bytes_csv(b.tables[name]), name
+
+
+def test_tables_hold_every_replicate_in_order(serial):
+    assert serial.seeds == replicate_seeds(5, 3)
+    for name in TABLES:
+        df = serial.tables[name]
+        assert list(df.columns[:2]) == ["replicate", "seed"]
+        assert df.replicate.is_monotonic_increasing
+        assert sorted(df.replicate.unique()) == [0, 1, 2]
+        assert {int(s) for s in df.seed.unique()} == set(serial.seeds)
+    # Replicates differ (each has its own seed).
+    y = serial.yearly[serial.yearly.county == "ALL"]
+    assert y.groupby("replicate").exits_persons.sum().nunique() > 1
+
+
+def test_replicate_equals_a_single_run_with_its_seed(serial, tiny):
+    one = TuopinModel(tiny, seed=serial.seeds[1]).run().results.yearly
+    rep = serial.yearly[serial.yearly.replicate == 1].drop(columns=["replicate", "seed"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(rep, one)
+
+
+def test_two_workers_give_identical_tables(serial, tiny):
+    parallel = run_ensemble(tiny, seed=5, replicates=3, workers=2, progress=False)
+    _same(serial, parallel)
+
+
+def test_replicate_seeds_do_not_depend_on_the_number_of_replicates(serial, tiny):
+    two = run_ensemble(tiny, seed=5, replicates=2, workers=1, progress=False)
+    assert two.seeds == serial.seeds[:2]
+    for name in TABLES:
+        first_two = serial.tables[name][serial.tables[name].replicate < 2].reset_index(drop=True)
+        pd.testing.assert_frame_equal(two.tables[name], first_two)
+
+
+def test_resume_runs_only_what_is_missing_and_gives_the_same_tables(serial, tiny, tmp_path, monkeypatch):
+    out = tmp_path / "res"
+    first = run_ensemble(tiny, seed=5, replicates=3, workers=1, out=out, progress=False)
+    _same(serial, first)
+    rep = out / "replicates"
+    files = sorted(p.name for p in rep.glob("*.parquet"))
+    assert files == sorted(f"{t}-{k:05d}.parquet" for t in TABLES for k in range(3))
+    assert (rep / "state.json").exists()
+    (rep / "pathways-00001.parquet").unlink()
+
+    ran = []
+    original = sim.ensemble.run_replicate
+
+    def counting(scenario, seed, replicate):
+        ran.append(replicate)
+        return original(scenario, seed, replicate)
+
+    monkeypatch.setattr(sim.ensemble, "run_replicate", counting)
+    again = run_ensemble(tiny, seed=5, replicates=3, workers=1, out=out, progress=False)
+    assert ran == [1]
+    _same(serial, again)
+    # Nothing missing: nothing runs.
+    ran.clear()
+    run_ensemble(tiny, seed=5, replicates=3, workers=1, out=out, progress=False)
+    assert ran == []
+    # More replicates: only the new ones run.
+    more = run_ensemble(tiny, seed=5, replicates=4, workers=1, out=out, progress=False)
+    assert ran == [3]
+    assert more.seeds[:3] == serial.seeds
+
+
+def test_resume_ignores_replicates_of_another_scenario_or_seed(tiny, tmp_path, monkeypatch):
+    out = tmp_path / "res"
+    run_ensemble(tiny, seed=5, replicates=2, workers=1, out=out, progress=False)
+    ran = []
+    original = sim.ensemble.run_replicate
+    monkeypatch.setattr(sim.ensemble, "run_replicate",
+                        lambda s, seed, k: ran.append(k) or original(s, seed, k))
+    other = tiny.with_changes({"budgets": {"industry": 1.0}})
+    fresh = run_ensemble(other, seed=5, replicates=2, workers=1, out=out, progress=False)
+    assert ran == [0, 1]
+    direct = run_ensemble(other, seed=5, replicates=2, workers=1, progress=False)
+    _same(fresh, direct)
+    ran.clear()
+    run_ensemble(other, seed=6, replicates=2, workers=1, out=out, progress=False)
+    assert ran == [0, 1]
+    ran.clear()
+    changed = other.with_changes({"parameters": {"shocks.illness_rate": 0.0077}})
+    run_ensemble(changed, seed=6, replicates=2, workers=1, out=out, progress=False)
+    assert ran == [0, 1]
+
+
+def test_summary_has_intervals_and_the_plan_targets(serial, tiny):
+    s = serial.summary()
+    assert list(s.year) == list(range(2015, 2021))
+    for col in ("poor_persons_end_mean", "poor_persons_end_p05", "poor_persons_end_p95", "target_poor_persons_end"):
+        assert col in s.columns
+    assert (s.poor_persons_end_p05 <= s.poor_persons_end_mean + 1e-9).all()
+    assert (s.poor_persons_end_mean <= s.poor_persons_end_p95 + 1e-9).all()
+    # 001 attachment table: 82,143 at the end of 2014, less 25,000 / 24,000 / 24,000 / 9,143.
+    t = s.set_index("year").target_poor_persons_end
+    assert t[2015] == 57143 and t[2016] == 33143 and t[2017] == 9143 and t[2018] == 0
+    assert t[2020] == 0
+    meilie = plan_targets(tiny, "Meilie")
+    assert meilie[2015] == 327 - 100 and meilie[2018] == 0

@@ -1,0 +1,256 @@
+"""Behaviour of whole runs: budgets, targeting, determinism and common random numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sim.model
+from helpers import budgets, scaled, snapshot, totals, zero_budgets
+from sim.ensemble import run_ensemble
+from sim.model import TuopinModel
+from sim.programmes import PROGRAMME_NAMES
+from sim.state import FIELDS, Status
+
+
+def test_run_covers_every_year_and_county(small):
+    m = TuopinModel(small, seed=1).run()
+    assert m.month == m.n_months == 72
+    y = m.results.yearly
+    assert sorted(y.year.unique()) == list(range(2015, 2021))
+    assert set(y.county) == set(m.geo.county_names) | {"ALL"}
+    assert len(y) == 6 * 13
+    # Tables are at full scale: the register starts at the plan's 82,143 persons (up to rounding).
+    start = totals(y).set_index("year").poor_persons_start[2015]
+    assert start == pytest.approx(82143, abs=13 * 0.5 / 0.1)
+
+
+def test_zero_budget_leaves_only_spontaneous_exits(small):
+    m = TuopinModel(zero_budgets(small), seed=3).run()
+    r = m.results
+    pw = r.pathways
+    assert set(pw.pathway) == set(PROGRAMME_NAMES) | {"spontaneous"}
+    assert (pw[pw.pathway != "spontaneous"].exits_households == 0).all()
+    assert pw[pw.pathway == "spontaneous"].exits_households.sum() > 0  # there are exits to attribute
+    assert (r.spending.spent == 0).all() and (r.spending.budget == 0).all()
+    assert (r.spending.new_enrolments == 0).all() and (r.spending.participants == 0).all()
+    assert np.all(m.hh.contribution == 0)
+    assert (totals(r.yearly).spent == 0).all()
+
+
+@pytest.mark.parametrize("targeting", ["precision", "untargeted"])
+def test_welfare_lifts_households_without_labour_and_industry_does_not(small, targeting):
+    base = scaled(small, 0.1, targeting=targeting)
+    outcomes = {}
+    for option, only in {"none": set(), "welfare": {"welfare"}, "industry": {"industry"}}.items():
+        m = TuopinModel(budgets(base, 1.0, only=only), seed=9)
+        no_labour = (m.hh.labour == 0) & (m.hh.status == Status.POOR)
+        m.run()
+        hh = m.hh
+        outcomes[option] = {name: getattr(hh, name)[no_labour].copy()
+                            for name in ("status", "exit_year", "returns", "last_income_pc")}
+        industry = next(p.index for p in m.programmes if p.name == "industry")
+        outcomes[option]["industry_contribution"] = hh.contribution[industry][no_labour].copy()
+    assert no_labour.sum() > 100
+    # Industry needs labour: households without it end exactly as with no budget at all.
+    for name in ("status", "exit_year", "returns", "last_income_pc"):
+        assert np.array_equal(outcomes["industry"][name], outcomes["none"][name]), name
+    assert np.all(outcomes["industry"]["industry_contribution"] == 0)
+    # Welfare lifts them: many more of them ever exit than without it.
+    ever = {k: int((v["exit_year"] >= 0).sum()) for k, v in outcomes.items()}
+    assert ever["welfare"] >= ever["none"] + 50, ever
+    assert ever["welfare"] >= 5 * max(ever["none"], 1), ever
+
+
+def test_more_budget_never_gives_fewer_exits_on_average(small):
+    exits, poor = [], []
+    for factor in (0.0, 0.5, 1.0, 2.0):
+        ens = run_ensemble(budgets(small, factor), seed=11, replicates=6, workers=1, progress=False)
+        y = totals(ens.yearly)
+        exits.append(y.groupby("replicate").exits_households.sum().mean())
+        poor.append(y[y.year == y.year.max()].poor_households_end.mean())
+    assert all(b >= a for a, b in zip(exits, exits[1:])), exits
+    assert all(b <= a for a, b in zip(poor, poor[1:])), poor
+    assert exits[2] > 1.5 * exits[0], exits  # the plan's budgets make a real difference
+
+
+def test_same_seed_same_results_other_seed_other(small):
+    a = TuopinModel(small, seed=21).run().results
+    b = TuopinModel(small, seed=21).run().results
+    c = TuopinModel(small, seed=22).run().results
+    for name in ("yearly", "pathways", "spending"):
+        pd.testing.assert_frame_equal(a.tables()[name], b.tables()[name])
+    assert not a.yearly.equals(c.yearly)
+    assert not np.allclose(a.yearly.exits_persons, c.yearly.exits_persons)
+
+
+def test_seed_defaults_to_the_scenario_seed(small):
+    a = TuopinModel(small)
+    assert a.seed == small.spec.scenario.seed
+    b = TuopinModel(small, seed=small.spec.scenario.seed)
+    assert np.array_equal(a.hh.last_income_pc, b.hh.last_income_pc)
+
+
+def _recording(model):
+    """Record every draw the model makes: {(stream, month): uniforms}."""
+    draws = {}
+    original = model.draw
+
+    def draw(stream):
+        u = original(stream)
+        draws[(stream, model.month)] = u.copy()
+        return u
+
+    model.draw = draw
+    return draws
+
+
+def test_budget_options_share_households_and_shocks(small):
+    """Common random numbers: two budget options run with one seed differ by policy only."""
+    options = [budgets(small, 1.0), budgets(small, {"health": 0.0, "welfare": 3.0, "industry": 0.2})]
+    models = [TuopinModel(s, seed=33) for s in options]
+    before = [snapshot(m.hh) for m in models]
+    assert before[0].keys() == before[1].keys()
+    for name in before[0]:
+        assert np.array_equal(before[0][name], before[1][name]), name
+    assert set(FIELDS) <= set(before[0])
+    assert np.array_equal(models[0].illness_rate, models[1].illness_rate)
+    draws = [_recording(m) for m in models]
+    markets = [[], []]
+    for k, m in enumerate(models):
+        while m.month < m.n_months:
+            m.step()
+            if m.month % 12 == 1:
+                markets[k].append(m.market_factor.copy())
+    for stream in ("illness", "disability", "job_loss", "entry_detection"):
+        keys = sorted(k for k in draws[0] if k[0] == stream)
+        assert len(keys) >= 6, stream
+        assert keys == sorted(k for k in draws[1] if k[0] == stream), stream
+        for key in keys:
+            assert np.array_equal(draws[0][key], draws[1][key]), key
+    ill = [sorted(k for k in d if k[0] == "illness") for d in draws]
+    assert len(ill[0]) == 72
+    assert all(np.array_equal(a, b) for a, b in zip(markets[0], markets[1]))
+    # ... while the outcomes do differ (the options are different policies).
+    assert not np.array_equal(models[0].hh.status, models[1].hh.status)
+
+
+def test_no_household_is_both_continuing_and_a_new_candidate(small, monkeypatch):
+    """A household is funded at most once per programme and year: a continuing participant is
+    renewed, not enrolled again (otherwise its cost is counted twice against the budget)."""
+    original = sim.model.allocate
+    calls = []
+
+    def checked(county, n_c, continuing, continuing_cost, candidates, *rest):
+        result = original(county, n_c, continuing, continuing_cost, candidates, *rest)
+        calls.append((len(continuing), np.intersect1d(continuing, candidates).size,
+                      np.intersect1d(result.funded_continuing, result.new).size))
+        return result
+
+    monkeypatch.setattr(sim.model, "allocate", checked)
+    m = TuopinModel(small, seed=1).run()
+    assert len(calls) == len(PROGRAMME_NAMES) * len(m.spec.years)
+    assert sum(c[0] for c in calls) > 0
+    overlaps = [(i // len(PROGRAMME_NAMES) + 2015, PROGRAMME_NAMES[i % len(PROGRAMME_NAMES)], c)
+                for i, c in enumerate(calls) if c[1] or c[2]]
+    assert not overlaps, f"(year, programme, (continuing, in both lists, funded twice)): {overlaps}"
+
+
+@pytest.mark.parametrize("scale", [0.05, 0.2])
+def test_yearly_budget_and_spending_are_at_full_scale(sanming, scale):
+    m = TuopinModel(scaled(sanming, scale), seed=2).run()
+    r = m.results
+    y = totals(r.yearly).set_index("year")
+    for year in m.spec.years:
+        assert y.budget[year] == pytest.approx(sum(m.spec.budget(p, year) for p in PROGRAMME_NAMES), rel=1e-9)
+    sp = r.spending[r.spending.county == "ALL"].groupby("year").spent.sum()
+    assert np.allclose(y.spent.loc[sp.index].values, sp.values, rtol=1e-9)
+    assert (y.spent <= y.budget * (1 + 1e-9)).all()
+    # cost per exit is spending over exits
+    assert np.allclose(y.cost_per_exit_household, y.spent / y.exits_households)
+
+
+@pytest.mark.parametrize("scale", [0.1, 1.0])
+def test_poor_village_counts_are_not_rescaled(sanming, scale):
+    m = TuopinModel(scaled(sanming, scale), seed=2).run()
+    y = totals(m.results.yearly).set_index("year")
+    listed = [float(m.spec.population.poor_villages)] + list(y.poor_villages_end.values)
+    # The list only shrinks, by the villages that left it that year; it starts at the plan's 380.
+    assert np.allclose(np.array(listed[:-1]) - y.villages_exited.values, y.poor_villages_end.values)
+    assert y.poor_villages_end.max() <= 380
+    assert y.poor_villages_end.iloc[-1] == int(m.village_listed.sum())
+
+
+def test_return_rate_and_incidence(small):
+    y = TuopinModel(small, seed=4).run().results.yearly
+    has = y.exited_households_start > 0
+    assert np.allclose(y.return_rate[has], y.returns_households[has] / y.exited_households_start[has])
+    assert y.return_rate[~has].isna().all()
+    assert np.allclose(y.incidence, y.poor_persons_end / y.rural_population)
+    assert (y.incidence > 0).all() and (y.incidence < 0.2).all()
+
+
+def test_programme_effects_on_the_guarantees(small):
+    """Relocation makes housing safe and ends life in the relocation area once the move is done;
+    education puts children in school; health insures."""
+    m = TuopinModel(budgets(small, 2.0), seed=6).run()
+    hh = m.hh
+    idx = {p.name: p.index for p in m.programmes}
+    delay = m.params.value("programme.relocation.delay_months")
+    moved = (hh.enrolled_month[idx["relocation"]] >= 0) & (hh.enrolled_month[idx["relocation"]] + delay < m.n_months)
+    assert moved.sum() > 0
+    assert hh.housing_safe[moved].all() and not hh.relocation_area[moved].any()
+    schooled = hh.enrolled_month[idx["education"]] >= 0
+    assert schooled.sum() > 0 and hh.school_ok[schooled].all()
+    insured = hh.enrolled_month[idx["health"]] >= 0
+    assert insured.sum() > 0 and hh.insured[insured].all()
+    # Only registered households are ever enrolled: near-line ones only after they entered.
+    ever = (hh.enrolled_month >= 0).any(axis=0)
+    assert np.all(hh.entry_year[ever] >= 0)
+
+
+def test_precision_targeting_reaches_matched_causes_first(small):
+    """With a tight industry budget, precision targeting funds households whose cause matches
+    the programme before others; untargeted allocation does not look at causes."""
+    from sim.state import Cause
+
+    shares = {}
+    for targeting in ("precision", "untargeted"):
+        s = budgets(scaled(small, 0.1, targeting=targeting), 0.3, only={"industry"})
+        m = TuopinModel(s, seed=8)
+        labour_at_start = m.hh.labour.copy()
+        m.run()
+        industry = next(p.index for p in m.programmes if p.name == "industry")
+        enrolled = m.hh.enrolled_month[industry] == 0  # the first January's enrolments
+        assert enrolled.sum() > 20
+        matched = np.isin(m.hh.cause, [Cause[c.upper()] for c in
+                                       m.params.value("programme.industry.matched_causes")])
+        shares[targeting] = matched[enrolled].mean()
+        if targeting == "precision":
+            assert np.all(labour_at_start[enrolled] > 0)  # industry needs labour
+    assert shares["precision"] > 0.95
+    assert shares["untargeted"] < 0.6
+
+
+def test_budget_shares_split_every_budget_between_counties(small):
+    names = [c.name for c in small.spec.population.counties]
+    shares = {name: 0.0 for name in names}
+    shares[names[0]], shares[names[1]] = 0.75, 0.25
+    m = TuopinModel(small.with_changes({"budget_shares": shares}), seed=1).run()
+    sp = m.results.spending
+    for (year, prog), g in sp[sp.county != "ALL"].groupby(["year", "programme"]):
+        total = m.spec.budget(prog, year)
+        by = g.set_index("county").budget
+        assert by[names[0]] == pytest.approx(0.75 * total) and by[names[1]] == pytest.approx(0.25 * total)
+        assert (by.drop([names[0], names[1]]) == 0).all()
+    others = sp[~sp.county.isin(names[:2] + ["ALL"])]
+    assert (others.spent == 0).all() and (others.new_enrolments == 0).all()
+
+
+def test_shorter_run_of_other_years(small):
+    s = small.with_changes({"scenario": {"start_year": 2016, "end_year": 2018}, "population": {"base_year": 2015},
+                            "budgets": {p: 2e6 for p in PROGRAMME_NAMES}})
+    m = TuopinModel(s, seed=1).run()
+    assert m.n_months == 36
+    assert sorted(m.results.yearly.year.unique()) == [2016, 2017, 2018]

@@ -1,0 +1,49 @@
+"""Named random streams (common random numbers) and replicate seeds."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sim.rng import STREAMS, Streams, replicate_seeds
+
+
+def test_stream_ids_are_unique():
+    assert len(set(STREAMS.values())) == len(STREAMS)
+
+
+@given(seed=st.integers(0, 2**63 - 1), period=st.integers(0, 3000), n=st.integers(1, 500))
+def test_a_draw_depends_only_on_seed_stream_and_period(seed, period, n):
+    a = Streams(seed).uniform("illness", period, n)
+    b = Streams(seed).uniform("illness", period, n)
+    assert a.dtype == np.float32 and a.shape == (n,)
+    assert np.array_equal(a, b)
+    assert np.all((a >= 0) & (a < 1))
+
+
+def test_household_i_gets_the_same_number_whatever_the_population_size():
+    s = Streams(42)
+    assert np.array_equal(s.uniform("job_loss", 7, 1000)[:100], s.uniform("job_loss", 7, 100))
+    assert np.array_equal(s.normal("income_noise", 2016, 1000)[:10], s.normal("income_noise", 2016, 10))
+
+
+def test_streams_periods_and_seeds_differ():
+    s = Streams(1)
+    base = s.uniform("illness", 3, 1000)
+    assert not np.array_equal(base, s.uniform("disability", 3, 1000))
+    assert not np.array_equal(base, s.uniform("illness", 4, 1000))
+    assert not np.array_equal(base, Streams(2).uniform("illness", 3, 1000))
+    assert not np.array_equal(base, s.uniform("illness", 3, 1000, unit=1))
+    # Roughly uniform.
+    assert abs(float(base.mean()) - 0.5) < 0.05
+
+
+def test_replicate_seeds_do_not_depend_on_the_number_of_replicates():
+    many = replicate_seeds(20151124, 50)
+    assert replicate_seeds(20151124, 3) == many[:3]
+    assert replicate_seeds(20151124, 1) == many[:1]
+    assert len(set(many)) == 50
+    assert all(isinstance(s, int) and 0 <= s < 2**63 for s in many)
+    assert replicate_seeds(20151125, 3) != many[:3]
+    assert replicate_seeds(7, 0) == []

@@ -1,0 +1,247 @@
+"""Scenario files: checked whole before anything runs; a refusal names the file, key and value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from helpers import SANMING, copy_sanming, write
+from sim.errors import InputError
+from sim.scenario import load_scenario
+
+CHILD = '[scenario]\nextends = "sanming.toml"\nname = "child"\n'
+
+
+def test_shipped_scenario_loads(sanming):
+    spec = sanming.spec
+    assert sanming.name == "sanming-baseline"
+    assert list(spec.years) == list(range(2015, 2021))
+    assert len(spec.population.counties) == 12
+    assert sum(c.poor_persons for c in spec.population.counties) == 82143  # 001 attachment table
+    assert spec.population.base_year == 2014
+    assert sanming.files == [SANMING]
+    for prog in spec.budgets:
+        assert all(spec.budget(prog, y) > 0 for y in spec.years), prog
+    assert set(spec.budgets) == {"industry", "employment", "relocation", "education", "health", "welfare"}
+    # The plan's reductions per county sum to the city's totals (001 attachment table).
+    for year, total in {2015: 25000, 2016: 24000, 2017: 24000, 2018: 9143}.items():
+        assert sum(c.reductions.get(year, 0) for c in spec.population.counties) == total
+
+
+def _refused(path: Path, **kw) -> InputError:
+    with pytest.raises(InputError) as exc:
+        load_scenario(path, **kw)
+    return exc.value
+
+
+# (body appended to a child that extends sanming.toml, key path, value as shown in the message)
+BROKEN = {
+    "unknown key": ("sede = 3\n", "scenario.sede", "3"),
+    "unknown table": ("[budget]\nindustry = 5\n", "budget", "industry"),
+    "typo in a parameter name": ('[parameters]\n"shocks.ilness_rate" = 0.01\n', "parameters.shocks.ilness_rate", "0.01"),
+    "typo in a programme name": ("[budgets]\nindustri = 5\n", "budgets.industri", "industri"),
+    "typo in a cause": ("[population.causes]\nilness = 5\n", "population.causes.ilness", "ilness"),
+    "wrong type: text for a number": ('population_scale = "tiny"\n', "scenario.population_scale", "'tiny'"),
+    "wrong type: text budget": ('[budgets]\nindustry = "lots"\n', "budgets.industry", "'lots'"),
+    "wrong type: boolean budget": ("[budgets]\nindustry = true\n", "budgets.industry", "True"),
+    "wrong type: boolean scale": ("population_scale = true\n", "scenario.population_scale", "True"),
+    "wrong type: fractional seed": ("seed = 1.5\n", "scenario.seed", "1.5"),
+    "wrong type: parameter": ('[parameters]\n"shocks.illness_rate" = "often"\n', "parameters.shocks.illness_rate", "'often'"),
+    "parameter out of bounds": ('[parameters]\n"shocks.illness_rate" = 2\n', "parameters.shocks.illness_rate", "2"),
+    "not an allowed choice": ('targeting = "random"\n', "scenario.targeting", "'random'"),
+    "negative budget": ("[budgets]\nindustry = -5\n", "budgets.industry", "-5"),
+    "negative dated budget": ("[budgets]\nindustry = { 2016 = -5 }\n", "budgets.industry.2016", "-5"),
+    "budget year before the run": ("[budgets]\nwelfare = { 2014 = 5 }\n", "budgets.welfare.2014", "5"),
+    "budget year after the run": ("[budgets]\nwelfare = { 2030 = 5 }\n", "budgets.welfare.2030", "5"),
+    "scale zero": ("population_scale = 0\n", "scenario.population_scale", "0"),
+    "scale above one": ("population_scale = 1.5\n", "scenario.population_scale", "1.5"),
+    "base year not before start": ("[population]\nbase_year = 2012\n", "population.base_year", "2012"),
+    "negative persons": ("[population.categories]\ngeneral = { households = 10, persons = -1 }\n",
+                         "population.categories.general.persons", "-1"),
+    "county share unknown": ("[budget_shares]\nAtlantis = 1.0\n", "budget_shares.Atlantis", "1.0"),
+    "reduction year far outside": ('[[population.counties]]\nname = "A"\npoor_persons = 10\nreductions = { 1990 = 1 }\n',
+                                   "population.counties.0.reductions.1990", "1"),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN))
+def test_broken_scenario_is_refused_naming_file_key_and_value(tmp_path, case):
+    body, key, shown = BROKEN[case]
+    copy_sanming(tmp_path)
+    # [scenario] keys go under the child's [scenario] table; tables come after it.
+    path = write(tmp_path, "broken.toml", CHILD + body)
+    err = _refused(path)
+    msg = str(err)
+    assert msg.startswith(f"{path}: "), msg
+    assert err.file == str(path)
+    assert err.key == key, msg
+    assert f"{key} = " in msg, msg
+    assert shown in msg.split(" = ", 1)[1], msg
+
+
+def test_end_before_start_is_refused(tmp_path):
+    copy_sanming(tmp_path)
+    path = write(tmp_path, "broken.toml", CHILD + "end_year = 2010\n")
+    msg = str(_refused(path))
+    assert str(path) in msg and "end_year" in msg and "2010" in msg
+
+
+def test_missing_file_is_refused_naming_it(tmp_path):
+    path = tmp_path / "nowhere.toml"
+    err = _refused(path)
+    assert str(path) in str(err)
+    assert "not found" in str(err)
+
+
+def test_invalid_toml_is_refused_naming_the_file(tmp_path):
+    path = write(tmp_path, "bad.toml", "[scenario\nname = 1\n")
+    err = _refused(path)
+    assert str(err).startswith(str(path))
+    assert "TOML" in str(err)
+
+
+def test_missing_extends_target_names_the_file_that_extends_it(tmp_path):
+    path = write(tmp_path, "child.toml", '[scenario]\nextends = "nothere.toml"\nname = "child"\n')
+    err = _refused(path)
+    msg = str(err)
+    assert msg.startswith(f"{path}: scenario.extends = "), msg
+    assert "nothere.toml" in msg
+
+
+def test_extends_outside_the_folder_is_refused(tmp_path):
+    copy_sanming(tmp_path)
+    path = write(tmp_path, "sub/child.toml", '[scenario]\nextends = "../sanming.toml"\nname = "child"\n')
+    err = _refused(path)
+    msg = str(err)
+    assert msg.startswith(f"{path}: scenario.extends = '../sanming.toml'"), msg
+    assert "outside" in msg
+    # ... unless the planner asks for it.
+    assert load_scenario(path, allow_outside=True).spec.scenario.name == "child"
+
+
+def test_extends_through_a_symlink_out_of_the_folder_is_refused(tmp_path):
+    outside = copy_sanming(tmp_path / "elsewhere")
+    (tmp_path / "tree").mkdir()
+    (tmp_path / "tree" / "base.toml").symlink_to(outside)
+    path = write(tmp_path, "tree/child.toml", '[scenario]\nextends = "base.toml"\nname = "child"\n')
+    assert "outside" in str(_refused(path))
+
+
+def test_extends_loop_is_refused(tmp_path):
+    a = write(tmp_path, "a.toml", '[scenario]\nextends = "b.toml"\nname = "a"\n')
+    write(tmp_path, "b.toml", '[scenario]\nextends = "a.toml"\nname = "b"\n')
+    err = _refused(a)
+    assert "scenario.extends" in str(err) and "too deep" in str(err)
+
+
+def test_extends_chain_lays_each_file_over_the_last(tmp_path):
+    base = copy_sanming(tmp_path)
+    write(tmp_path, "mid.toml", '[scenario]\nextends = "sanming.toml"\nname = "mid"\npopulation_scale = 0.5\n'
+          '[budgets]\nindustry = 1000\nwelfare = { 2015 = 7, 2016 = 8 }\n'
+          '[parameters]\n"shocks.illness_rate" = 0.0123\n')
+    leaf = write(tmp_path, "sub/leaf.toml", '[scenario]\nextends = "../mid.toml"\nname = "leaf"\n'
+                 '[budgets]\nemployment = 2000\n')
+    # sub/leaf.toml may not reach ../mid.toml (outside its folder) ...
+    assert "outside" in str(_refused(leaf))
+    leaf = write(tmp_path, "leaf.toml", '[scenario]\nextends = "mid.toml"\nname = "leaf"\n'
+                 '[budgets]\nemployment = 2000\n')
+    loaded = load_scenario(leaf)
+    spec = loaded.spec
+    base_spec = load_scenario(base).spec
+    assert loaded.files == [base, tmp_path / "mid.toml", leaf] or [f.resolve() for f in loaded.files] == [
+        base.resolve(), (tmp_path / "mid.toml").resolve(), leaf.resolve()]
+    assert spec.scenario.name == "leaf"
+    assert spec.scenario.extends is None or spec.scenario.extends == "mid.toml"
+    assert spec.scenario.population_scale == 0.5            # from mid
+    assert spec.scenario.start_year == 2015                  # from the base
+    assert spec.budget("industry", 2015) == 1000             # mid over base
+    assert spec.budget("employment", 2015) == 2000           # leaf over base
+    assert spec.budget("relocation", 2015) == base_spec.budget("relocation", 2015)  # base
+    assert spec.budget("welfare", 2016) == 8
+    # Tables merge key by key: a dated budget over a dated one keeps the years it does not give.
+    base_welfare = base_spec.budgets["welfare"]
+    expected_2017 = base_welfare.get(2017, 0.0) if isinstance(base_welfare, dict) else 0.0
+    assert spec.budget("welfare", 2017) == expected_2017
+    assert len(spec.population.counties) == 12
+    assert loaded.params.value("shocks.illness_rate") == 0.0123
+    assert Path(loaded.params["shocks.illness_rate"].origin).name == "mid.toml"
+
+
+def test_error_in_an_extended_file_names_that_file(tmp_path):
+    copy_sanming(tmp_path)
+    mid = write(tmp_path, "mid.toml", '[scenario]\nextends = "sanming.toml"\nname = "mid"\n'
+                '[budgets]\nindustry = -1\n[parameters]\n"shocks.ilness_rate" = 0.01\n')
+    leaf = write(tmp_path, "leaf.toml", '[scenario]\nextends = "mid.toml"\nname = "leaf"\n')
+    err = _refused(leaf)
+    assert err.file == str(mid), str(err)
+    mid.write_text('[scenario]\nextends = "sanming.toml"\nname = "mid"\n[parameters]\n"shocks.ilness_rate" = 0.01\n')
+    err = _refused(leaf)
+    assert err.file == str(mid), str(err)
+    assert err.key == "parameters.shocks.ilness_rate"
+
+
+def test_child_can_fix_what_its_base_set(tmp_path):
+    copy_sanming(tmp_path)
+    write(tmp_path, "mid.toml", '[scenario]\nextends = "sanming.toml"\nname = "mid"\n[budgets]\nindustry = 5\n')
+    leaf = write(tmp_path, "leaf.toml", '[scenario]\nextends = "mid.toml"\nname = "leaf"\n[budgets]\nindustry = 6\n')
+    assert load_scenario(leaf).spec.budget("industry", 2015) == 6
+
+
+def test_with_changes_is_a_new_scenario_and_checks_the_changes(sanming):
+    changed = sanming.with_changes({"scenario": {"population_scale": 0.25}, "budgets": {"industry": 1.0}})
+    assert changed.spec.scenario.population_scale == 0.25
+    assert changed.spec.budget("industry", 2015) == 1.0
+    assert sanming.spec.scenario.population_scale == 1.0
+    assert sanming.spec.budget("industry", 2015) > 1.0
+    with pytest.raises(InputError) as exc:
+        sanming.with_changes({"budgets": {"industry": -1.0}}, origin="notebook")
+    assert str(exc.value).startswith("notebook: budgets.industry = -1.0")
+
+
+def test_digest_depends_on_content_not_location(tmp_path, sanming):
+    copy = load_scenario(copy_sanming(tmp_path))
+    assert copy.spec.digest() == sanming.spec.digest()
+    assert sanming.with_changes({"budgets": {"industry": 1.0}}).spec.digest() != sanming.spec.digest()
+
+
+def test_dated_budget_is_zero_in_years_not_given(sanming):
+    s = sanming.with_changes({"budgets": {"health": 0.0}})
+    s = s.with_changes({"budgets": {"health": {"2016": 5.0, "2018": 7.0}}})
+    assert [s.spec.budget("health", y) for y in range(2015, 2020)] == [0, 5, 0, 7, 0]
+
+
+def test_scale_that_leaves_no_household_is_refused(sanming):
+    with pytest.raises(InputError) as exc:
+        sanming.with_changes({"scenario": {"population_scale": 1e-7}})
+    assert "scenario.population_scale" in str(exc.value)
+
+
+EARLY = ('[scenario]\nextends = "sanming.toml"\nname = "early"\nstart_year = 2010\nend_year = 2011\n'
+         'population_scale = 0.02\n[population]\nbase_year = 2009\n[budgets]\n'
+         + "".join(f"{p} = 1000000\n" for p in ("industry", "employment", "relocation", "education", "health",
+                                                "welfare")))
+
+
+def test_years_without_parameter_data_are_refused_when_loading(tmp_path):
+    """The poverty line is dated from 2014: a run from 2010 cannot be simulated, and the check
+    of the scenario (``tuopin validate``) must say so rather than the run failing later."""
+    copy_sanming(tmp_path)
+    path = write(tmp_path, "early.toml", EARLY)
+    err = _refused(path)
+    assert "poverty_line" in str(err) or "start_year" in str(err) or "base_year" in str(err)
+    # Same budgets, years with data: it loads (the refusal above is about the years).
+    ok = write(tmp_path, "ok.toml", EARLY.replace("2010", "2016").replace("2011", "2017").replace("2009", "2015"))
+    assert load_scenario(ok).spec.scenario.start_year == 2016
+
+
+def test_input_error_survives_pickling():
+    """Worker processes send errors back pickled: the message must arrive whole."""
+    import pickle
+
+    err = InputError("a.toml", "budgets.industry", -5, "a budget cannot be negative", ">= 0")
+    back = pickle.loads(pickle.dumps(err))
+    assert isinstance(back, InputError)
+    assert str(back) == str(err)
+    assert (back.file, back.key, back.value, back.problem, back.allowed) == (
+        err.file, err.key, err.value, err.problem, err.allowed)
