@@ -1,4 +1,4 @@
-"""Command line: ``tuopin run``, ``tuopin validate``, ``tuopin params``, ``tuopin bench``.
+"""Command line: ``tuopin run``, ``reproduce``, ``validate``, ``params``, ``bench``.
 
 Bad input ends with one line naming the file, the key and the value, and exit status 2.
 """
@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 import typer
 
 from .errors import InputError, OutputError
+from .executors import DASK_ENV
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="tuopin: agent-based scenarios of exits from and returns to poverty.")
@@ -28,27 +29,60 @@ def run(
     scenario: Annotated[Path, typer.Argument(help="Scenario TOML file, e.g. scenarios/sanming.toml.")],
     seed: Annotated[Optional[int], typer.Option(help="Root seed (default: the scenario's seed).")] = None,
     replicates: Annotated[int, typer.Option(min=1, help="Replicates, each with its own seed derived from the root seed.")] = 1,
+    seed_file: Annotated[Optional[Path], typer.Option(help="Take the root seed and replicates from a seeds.toml written by an earlier run.")] = None,
     workers: Annotated[Optional[int], typer.Option(min=1, help="Worker processes (default: one per core). Results do not depend on it.")] = None,
-    out: Annotated[Optional[Path], typer.Option(help="Results folder (default: results/<scenario name>).")] = None,
+    dask: Annotated[Optional[str], typer.Option(help=f"Run replicates on the Dask scheduler at this address (default: ${DASK_ENV} if set). Results do not depend on it.")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Results folder (default: results/<scenario name>). Rerunning into it resumes.")] = None,
     plots: Annotated[bool, typer.Option(help="Write PNG plots.")] = True,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     allow_outside: Annotated[bool, typer.Option(help="Let 'extends' reach files outside the scenario's folder.")] = False,
 ) -> None:
-    """Run a scenario: yearly tables (CSV, Parquet), plots, a manifest, and a summary here."""
+    """Run a scenario: yearly tables (CSV, Parquet), plots, seeds, a manifest, and a summary here."""
+    from .ensemble import EnsembleError
+    from .executors import dask_address
     from .report import summary_text
-    from .runs import run_scenario
+    from .runs import read_seed_file, run_scenario
     from .scenario import load_scenario
 
     try:
         loaded = load_scenario(scenario, allow_outside=allow_outside)
+        if seed_file is not None:
+            seed, replicates = read_seed_file(seed_file)
         ens, manifest = run_scenario(loaded, seed=seed, replicates=replicates, workers=workers, out=out,
-                                     plots=plots, progress=progress and sys.stderr.isatty())
+                                     plots=plots, progress=progress and sys.stderr.isatty(),
+                                     dask=dask_address(dask))
     except InputError as exc:
         _fail(exc, 2)
     except OutputError as exc:
         _fail(exc, 3)
+    except EnsembleError as exc:
+        _fail(exc, 4)
     typer.echo(summary_text(ens))
     typer.echo(f"\nResults in {manifest.parent}/ (manifest: {manifest.name})")
+
+
+@app.command()
+def reproduce(
+    manifest: Annotated[Path, typer.Argument(help="manifest.json of a published run.")],
+    out: Annotated[Optional[Path], typer.Option(help="Where to re-run (default: <results folder>-reproduced).")] = None,
+    workers: Annotated[Optional[int], typer.Option(min=1, help="Worker processes.")] = None,
+    dask: Annotated[Optional[str], typer.Option(help="Dask scheduler address.")] = None,
+) -> None:
+    """Re-run a manifest's run and compare every output file; exit 1 on any difference."""
+    from .ensemble import EnsembleError
+    from .executors import dask_address
+    from .reproduce import reproduce as do_reproduce
+
+    try:
+        report = do_reproduce(manifest, out=out, workers=workers, dask=dask_address(dask))
+    except InputError as exc:
+        _fail(exc, 2)
+    except OutputError as exc:
+        _fail(exc, 3)
+    except EnsembleError as exc:
+        _fail(exc, 4)
+    typer.echo(report.text())
+    raise typer.Exit(0 if report.ok else 1)
 
 
 @app.command()

@@ -21,7 +21,8 @@ import pandas as pd
 from .errors import OutputError
 
 MANIFEST = "manifest.json"
-DEPENDENCIES = ("mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic", "matplotlib", "networkx")
+# Versions that can change results: a difference in one of these fails `tuopin reproduce`.
+RESULT_PACKAGES = ("python", "tuopin", "numpy", "scipy", "pandas", "pyarrow", "mesa", "pydantic")
 
 
 def atomic_write(path: Path, write: Callable[[io.BufferedWriter], None]) -> None:
@@ -91,13 +92,13 @@ def sha256(path: Path) -> str:
 
 
 def versions() -> dict[str, str]:
+    """Python and every installed distribution, by name (lower case)."""
     out = {"python": sys.version.split()[0]}
-    for dist in ("tuopin",) + DEPENDENCIES:
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            out[dist] = "not installed"
-    return out
+    for dist in metadata.distributions():
+        name = (dist.metadata["Name"] or "").lower()
+        if name:
+            out[name] = dist.version
+    return dict(sorted(out.items()))
 
 
 def git_commit() -> str | None:

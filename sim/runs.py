@@ -1,24 +1,26 @@
-"""A whole run to a results folder: tables (CSV and Parquet), plots and the manifest.
+"""A whole run to a results folder: tables (CSV and Parquet), plots, the seed file and the manifest.
 
-The CLI's ``tuopin run`` and notebooks share this function.
+``tuopin run`` and notebooks share ``run_scenario``; ``tuopin reproduce`` re-runs a manifest.
 """
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import psutil
 
-from .ensemble import TABLES, Ensemble, run_ensemble
-from .errors import InputError
-from .output import write_manifest, write_table
+from .ensemble import TABLES, Ensemble, parameters_digest, run_ensemble
+from .errors import InputError, OutputError
+from .output import MANIFEST, write_bytes, write_manifest, write_table
 from .plots import plot_all
 from .scenario import LoadedScenario, load_scenario
 from .state import FIELDS
 
 # Bytes per simulated household while running: state columns, per-programme arrays and the
-# temporaries of a month's vectorized rules (measured by `tuopin bench`, rounded up).
+# temporaries of a month's vectorized rules (`tuopin bench` measures about 240; rounded up).
 BYTES_PER_HOUSEHOLD = 400
+SEEDS_FILE = "seeds.toml"
 
 
 def estimated_households(scenario: LoadedScenario) -> int:
@@ -32,13 +34,45 @@ def estimated_households(scenario: LoadedScenario) -> int:
 
 def check_memory(scenario: LoadedScenario, workers: int) -> None:
     """Refuse up front a run that would not fit in this machine's memory."""
-    need = estimated_households(scenario) * BYTES_PER_HOUSEHOLD * max(1, workers)
+    households = estimated_households(scenario)
+    need = households * BYTES_PER_HOUSEHOLD * max(1, workers)
     have = psutil.virtual_memory().available
     if need > have:
-        raise InputError(scenario.path, "population", f"{estimated_households(scenario):,} households",
+        raise InputError(scenario.path, "population", f"{households:,} households",
                          f"needs about {need / 2**30:.1f} GiB with {workers} worker(s), "
                          f"{have / 2**30:.1f} GiB available",
                          "a smaller scenario.population_scale or fewer workers")
+
+
+def check_writable(out: Path) -> None:
+    """Fail before any work if the results folder cannot be written."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        write_bytes(out / ".write-check", b"")
+        (out / ".write-check").unlink()
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot write here: {exc.strerror or exc}") from None
+
+
+def read_seed_file(path: Path) -> tuple[int, int]:
+    """(root seed, replicates) from a seed file written by a run."""
+    try:
+        with open(path, "rb") as fh:
+            raw = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise InputError(path, "", None, f"cannot read the seed file: {exc}") from None
+    for key in ("root_seed", "replicates"):
+        if not isinstance(raw.get(key), int) or raw[key] < (0 if key == "root_seed" else 1):
+            raise InputError(path, key, raw.get(key), "must be a whole number", ">= 0" if key == "root_seed" else ">= 1")
+    return raw["root_seed"], raw["replicates"]
+
+
+def seed_file_text(ens: Ensemble) -> str:
+    seeds = ", ".join(str(s) for s in ens.seeds)
+    return (f"# Seeds of run {ens.scenario.name}: rerun with\n"
+            f"#   tuopin run SCENARIO --seed-file {SEEDS_FILE}\n"
+            f"root_seed = {ens.root_seed}\nreplicates = {len(ens.seeds)}\n"
+            f"replicate_seeds = [{seeds}]  # derived from root_seed; for reference\n")
 
 
 def default_out(scenario: LoadedScenario) -> Path:
@@ -47,26 +81,28 @@ def default_out(scenario: LoadedScenario) -> Path:
 
 def run_scenario(scenario: LoadedScenario | str | Path, *, seed: int | None = None, replicates: int = 1,
                  workers: int | None = None, out: Path | None = None, plots: bool = True,
-                 progress: bool = True) -> tuple[Ensemble, Path]:
+                 progress: bool = True, dask: str | None = None, command: str = "run") -> tuple[Ensemble, Path]:
     if not isinstance(scenario, LoadedScenario):
         scenario = load_scenario(scenario)
     out = Path(out) if out is not None else default_out(scenario)
-    check_memory(scenario, min(workers or 1, replicates))
+    check_memory(scenario, 1 if dask else min(workers or 2, replicates))
+    check_writable(out)
     ens = run_ensemble(scenario, seed=seed, replicates=replicates, workers=workers, out=out,
-                       progress=progress)
-    outputs = []
-    for name in TABLES:
-        outputs += write_table(out, name, ens.tables[name])
+                       progress=progress, dask=dask)
+    outputs = [out / f"{name}.{ext}" for name in TABLES for ext in ("csv", "parquet")]
     outputs += write_table(out, "summary", ens.summary())
+    write_bytes(out / SEEDS_FILE, seed_file_text(ens).encode())
+    outputs.append(out / SEEDS_FILE)
     if plots:
         outputs += plot_all(ens, out)
     info = {
-        "command": "run",
+        "command": command,
         "scenario_name": scenario.name,
         "scenario_files": [str(f) for f in scenario.files],
         "scenario": scenario.spec.model_dump(mode="json"),
         "scenario_digest": scenario.spec.digest(),
         "parameters": {p.name: (dict(p.values) if p.dated else p.value) for p in scenario.params},
+        "parameter_set_id": parameters_digest(scenario),
         "root_seed": ens.root_seed,
         "replicate_seeds": ens.seeds,
         "replicates": replicates,
@@ -74,3 +110,6 @@ def run_scenario(scenario: LoadedScenario | str | Path, *, seed: int | None = No
     }
     manifest = write_manifest(out, info, outputs)
     return ens, manifest
+
+
+__all__ = ["run_scenario", "read_seed_file", "MANIFEST", "SEEDS_FILE"]

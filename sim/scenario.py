@@ -164,6 +164,17 @@ class LoadedScenario:
         return _validate(raw, self.files, prov, base_params=ParameterSet.defaults())
 
 
+def scenario_from_dict(raw: dict, origin: str | Path) -> LoadedScenario:
+    """A scenario from an already resolved table (e.g. the ``scenario`` of a run manifest)."""
+    raw = {k: v for k, v in raw.items()}
+    if isinstance(raw.get("scenario"), dict):
+        raw["scenario"] = {k: v for k, v in raw["scenario"].items() if not (k == "extends" and v is None)}
+    if raw.get("budget_shares") is None:
+        raw.pop("budget_shares", None)
+    prov = {k: str(origin) for k in _leaf_keys(raw)}
+    return _validate(raw, [Path(origin)], prov, base_params=ParameterSet.defaults())
+
+
 def load_scenario(path: str | Path, *, allow_outside: bool = False) -> LoadedScenario:
     """Read a scenario file, resolve ``extends``, and check everything. Raises InputError."""
     path = Path(path)
