@@ -106,8 +106,6 @@ def params(
     csv: Annotated[bool, typer.Option(help="Print CSV instead of a table.")] = False,
 ) -> None:
     """List every parameter with its value, unit, range and source."""
-    import pandas as pd
-
     from .params import ParameterSet
     from .scenario import load_scenario
 
@@ -119,8 +117,21 @@ def params(
     if csv:
         typer.echo(df.to_csv(index=False), nl=False)
     else:
-        with pd.option_context("display.max_rows", None, "display.max_colwidth", 60, "display.width", 200):
-            typer.echo(df[["name", "value", "unit", "range", "source"]].to_string(index=False))
+        def short(v):
+            if isinstance(v, dict):  # dated: first and last
+                (y0, v0), (y1, v1) = next(iter(v.items())), list(v.items())[-1]
+                return f"{y0}: {v0} … {y1}: {v1}"
+            return str(v)
+
+        df["value"] = df["value"].map(short)
+        df["range"] = df["range"].map(lambda r: "" if r is None else f"{r[0]}–{r[1]}")
+        df["source"] = df["source"].map(lambda t: t if len(t) <= 50 else t[:49] + "…")
+        cols = ["name", "value", "unit", "range", "source"]
+        table = df[cols].astype(str)
+        widths = {c: max(len(c), int(table[c].str.len().max())) for c in cols}
+        typer.echo("  ".join(c.ljust(widths[c]) for c in cols).rstrip())
+        for row in table.itertuples(index=False):
+            typer.echo("  ".join(str(v).ljust(widths[c]) for c, v in zip(cols, row)).rstrip())
 
 
 @app.command()

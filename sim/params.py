@@ -96,6 +96,18 @@ class Parameter:
                              f"years from {min(self.values)}")
         return self.values[max(years)]
 
+    def unwrap_unit(self, value: Any, origin: str, key: str) -> Any:
+        """An override may state its unit: ``{ value = 0.5, unit = "share" }``; it must be ours."""
+        if isinstance(value, Mapping) and "value" in value:
+            extra = set(value) - {"value", "unit"}
+            if extra:
+                raise InputError(origin, f"{key}.{sorted(extra)[0]}", value[sorted(extra)[0]],
+                                 "unknown key (a typo?)", "value, unit")
+            if "unit" in value and value["unit"] != self.unit:
+                raise InputError(origin, f"{key}.unit", value["unit"], "wrong unit", self.unit)
+            return value["value"]
+        return value
+
     def checked(self, value: Any, origin: str, key: str) -> "Parameter":
         """A copy with ``value`` (scalar or {year: value}) after checking it against the bounds."""
         if isinstance(value, Mapping):
@@ -196,6 +208,7 @@ class ParameterSet:
             if name not in self.params:
                 raise InputError(origin, key, value, "unknown parameter",
                                  _closest(name, self.params))
+            value = self.params[name].unwrap_unit(value, origin, key)
             new[name] = self.params[name].checked(value, origin, key)
         return ParameterSet(new)
 

@@ -332,7 +332,7 @@ def _flatten_parameters(table: dict, prefix: str = "") -> dict:
     out = {}
     for k, v in table.items():
         name = f"{prefix}{k}"
-        if isinstance(v, dict) and v and not all(str(y).isdigit() for y in v):
+        if isinstance(v, dict) and v and "value" not in v and not all(str(y).isdigit() for y in v):
             out.update(_flatten_parameters(v, name + "."))
         else:
             out[name] = v
