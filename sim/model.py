@@ -91,6 +91,8 @@ class TuopinModel(mesa.Model):
         income.accrue_month(self)
         for programme in self.programmes:
             programme.apply_month(self.hh)
+            if programme.villages is not None:
+                programme.villages.apply_month(self.hh)
         if self.month % MONTHS == MONTHS - 1:
             assessment.assess_year(self)
         self.month += 1
@@ -113,6 +115,10 @@ class TuopinModel(mesa.Model):
         registered = np.bincount(hh.county[hh.status == Status.POOR], minlength=n_c)
         for prog in self.programmes:
             budget = np.array([c.budget(prog.name, self.year) for c in self.counties])
+            village_spent = village_new = np.zeros(n_c)
+            if prog.villages is not None:
+                village_spent, village_new = prog.villages.allocate(budget * prog.villages.share)
+            household_budget = budget - village_spent
             capacity = np.ceil(prog.capacity_share() * registered).astype(np.int64)
             continuing = prog.continuing(hh)
             prog.stop(hh, np.flatnonzero(prog.supported(hh) & ~continuing))  # past the exit window
@@ -120,14 +126,14 @@ class TuopinModel(mesa.Model):
             cand = np.flatnonzero(prog.candidates(hh, self.precise))
             tier = prog.tier(hh, cand) if self.precise else np.zeros(len(cand), np.int8)
             result = allocate(hh.county, n_c, cont, prog.annual_cost(hh, cont), cand,
-                              prog.first_year_cost(hh, cand), tier, budget, capacity)
-            prog.remaining = budget - result.spent
+                              prog.first_year_cost(hh, cand), tier, household_budget, capacity)
+            prog.remaining = household_budget - result.spent
             prog.stop(hh, result.dropped_continuing)
             prog.renew(hh, result.funded_continuing)
             prog.enrol(hh, result.new)
             participants = np.bincount(hh.county[result.funded_continuing], minlength=n_c) + result.new_count
-            self.ledger.record_spending(self.year, prog.name, budget, result.spent, result.new_count,
-                                        participants)
+            self.ledger.record_spending(self.year, prog.name, budget, result.spent + village_spent,
+                                        result.new_count, participants, village_new)
 
     def _budget_shares(self) -> np.ndarray:
         counties = self.spec.population.counties

@@ -65,11 +65,13 @@ class Ledger:
         self.pathway_rows.append((year, households.reshape(n_c, -1), persons.reshape(n_c, -1)))
 
     def record_spending(self, year: int, programme: str, budget: np.ndarray, spent: np.ndarray,
-                        new: np.ndarray, participants: np.ndarray) -> None:
+                        new: np.ndarray, participants: np.ndarray, village_projects: np.ndarray | None = None) -> None:
+        villages = np.zeros(len(self.counties)) if village_projects is None else village_projects
         for i, county in enumerate(self.counties):
             self.spending_rows.append({
                 "year": year, "county": county, "programme": programme, "budget": budget[i],
                 "spent": spent[i], "new_enrolments": new[i], "participants": participants[i],
+                "new_village_projects": villages[i],
             })
 
     def add_spending(self, year: int, programme: str, extra: np.ndarray) -> None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from ..state import Cause, Status
+from ..villages import VillageProjects
 
 if TYPE_CHECKING:
     from ..model import TuopinModel
@@ -36,6 +37,7 @@ class Programme:
         self.model = model
         self.p = model.params.group(f"programme.{self.name}")
         self.remaining = np.zeros(0)  # budget left per county after January's allocation
+        self.villages = VillageProjects(self) if self.p.get("village_share", 0) > 0 else None
         self._members = np.zeros(0, dtype=np.int64)
         self._members_month = -1
         self._changes: set[int] = set()
