@@ -96,7 +96,8 @@ class Ensemble:
         g = df.groupby("year")[cols]
         out = g.mean().add_suffix("_mean")
         if len(self.seeds) > 1:
-            out = out.join(g.quantile(low).add_suffix("_p05")).join(g.quantile(high).add_suffix("_p95"))
+            out = (out.join(g.quantile(low).add_suffix(f"_p{round(low * 100):02d}"))
+                   .join(g.quantile(high).add_suffix(f"_p{round(high * 100):02d}")))
         out = out.join(plan_targets(self.scenario, county), how="left")
         return out.reset_index()
 

@@ -61,7 +61,7 @@ def scenario_from_manifest(manifest: dict, path: Path) -> tuple[LoadedScenario, 
     differences += [f"{name}: here, not in the manifest" for name in sorted(known - set(recorded))]
     params = scenario.params.with_overrides({k: v for k, v in recorded.items() if k in known},
                                             origin=str(path), key_prefix="parameters")
-    return LoadedScenario(scenario.spec, scenario.files, params, scenario.raw), differences
+    return LoadedScenario(scenario.spec, scenario.files, params, scenario.raw, scenario.prov), differences
 
 
 def reproduce(path: Path, out: Path | None = None, workers: int | None = None,

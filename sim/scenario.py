@@ -143,11 +143,13 @@ class Scenario(_Strict):
 class LoadedScenario:
     """A validated scenario plus the files it came from and its resolved parameters."""
 
-    def __init__(self, spec: Scenario, files: list[Path], params: ParameterSet, raw: dict):
+    def __init__(self, spec: Scenario, files: list[Path], params: ParameterSet, raw: dict,
+                 prov: dict[str, str] | None = None):
         self.spec = spec
         self.files = files
         self.params = params
         self.raw = raw
+        self.prov = prov or {}  # key path -> the file that set it
 
     @property
     def name(self) -> str:
@@ -160,7 +162,7 @@ class LoadedScenario:
     def with_changes(self, changes: dict, origin: str = "<python>") -> "LoadedScenario":
         """A new scenario with ``changes`` (same shape as a scenario file) laid over this one."""
         raw = _merge(self.raw, changes)
-        prov = {k: origin for k in _leaf_keys(changes)}
+        prov = {**self.prov, **{k: origin for k in _leaf_keys(changes)}}
         return _validate(raw, self.files, prov, base_params=ParameterSet.defaults())
 
 
@@ -204,7 +206,7 @@ def _validate(raw: dict, files: list[Path], prov: dict[str, str], base_params: P
     if meta.population_scale < 1 and meta.population_scale * sum(c.poor_persons for c in spec.population.counties) < 1:
         raise InputError(_origin(prov, "scenario.population_scale", files[-1]), "scenario.population_scale",
                          meta.population_scale, "leaves no households to simulate")
-    return LoadedScenario(spec, files, params, raw)
+    return LoadedScenario(spec, files, params, raw, prov)
 
 
 def _check_parameter_years(spec: Scenario, params: ParameterSet, prov: dict[str, str], default: Path) -> None:
