@@ -7,21 +7,30 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from .errors import InputError, OutputError
+from .errors import EnsembleError, InputError, OutputError
 from .executors import DASK_ENV
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="tuopin: agent-based scenarios of exits from and returns to poverty.")
 
 
-def _fail(exc: Exception, code: int) -> None:
-    typer.echo(f"error: {exc}", err=True)
-    raise typer.Exit(code)
+EXIT_CODES = ((InputError, 2), (OutputError, 3), (EnsembleError, 4))
+
+
+@contextmanager
+def refusals():
+    """Bad input, an unwritable folder or a failed ensemble: one line on stderr and an exit code."""
+    try:
+        yield
+    except (InputError, OutputError, EnsembleError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(next(code for kind, code in EXIT_CODES if isinstance(exc, kind))) from None
 
 
 @app.command()
@@ -38,25 +47,18 @@ def run(
     allow_outside: Annotated[bool, typer.Option(help="Let 'extends' reach files outside the scenario's folder.")] = False,
 ) -> None:
     """Run a scenario: yearly tables (CSV, Parquet), plots, seeds, a manifest, and a summary here."""
-    from .ensemble import EnsembleError
     from .executors import dask_address
     from .report import summary_text
     from .runs import read_seed_file, run_scenario
     from .scenario import load_scenario
 
-    try:
+    with refusals():
         loaded = load_scenario(scenario, allow_outside=allow_outside)
         if seed_file is not None:
             seed, replicates = read_seed_file(seed_file)
         ens, manifest = run_scenario(loaded, seed=seed, replicates=replicates, workers=workers, out=out,
                                      plots=plots, progress=progress and sys.stderr.isatty(),
                                      dask=dask_address(dask))
-    except InputError as exc:
-        _fail(exc, 2)
-    except OutputError as exc:
-        _fail(exc, 3)
-    except EnsembleError as exc:
-        _fail(exc, 4)
     typer.echo(summary_text(ens))
     typer.echo(f"\nResults in {manifest.parent}/ (manifest: {manifest.name})")
 
@@ -69,18 +71,11 @@ def reproduce(
     dask: Annotated[Optional[str], typer.Option(help="Dask scheduler address.")] = None,
 ) -> None:
     """Re-run a manifest's run and compare every output file; exit 1 on any difference."""
-    from .ensemble import EnsembleError
     from .executors import dask_address
     from .reproduce import reproduce as do_reproduce
 
-    try:
+    with refusals():
         report = do_reproduce(manifest, out=out, workers=workers, dask=dask_address(dask))
-    except InputError as exc:
-        _fail(exc, 2)
-    except OutputError as exc:
-        _fail(exc, 3)
-    except EnsembleError as exc:
-        _fail(exc, 4)
     typer.echo(report.text())
     raise typer.Exit(0 if report.ok else 1)
 
@@ -93,10 +88,8 @@ def validate(
     """Check a scenario file (and what it extends) without running it."""
     from .scenario import load_scenario
 
-    try:
+    with refusals():
         loaded = load_scenario(scenario, allow_outside=allow_outside)
-    except InputError as exc:
-        _fail(exc, 2)
     typer.echo(f"ok: {loaded.name} ({' <- '.join(str(f) for f in reversed(loaded.files))})")
 
 
@@ -109,10 +102,8 @@ def params(
     from .params import ParameterSet
     from .scenario import load_scenario
 
-    try:
+    with refusals():
         ps = load_scenario(scenario).params if scenario else ParameterSet.defaults()
-    except InputError as exc:
-        _fail(exc, 2)
     df = ps.table()
     if csv:
         typer.echo(df.to_csv(index=False), nl=False)

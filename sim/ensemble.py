@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
-from .errors import OutputError
+from .errors import EnsembleError, OutputError
 from .executors import executor_for
 from .model import TuopinModel
 from .output import atomic_write, table_bytes_csv, table_bytes_parquet, write_bytes
@@ -37,10 +37,6 @@ from .scenario import LoadedScenario
 TABLES = ("yearly", "pathways", "spending")
 STATE = "state.json"
 RETRIES = 2
-
-
-class EnsembleError(Exception):
-    """An ensemble that could not finish; what finished is kept on disk for a resume."""
 
 
 def run_replicate(scenario: LoadedScenario, seed: int, replicate: int) -> dict[str, pd.DataFrame]:

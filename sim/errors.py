@@ -35,3 +35,7 @@ class InputError(Exception):
 
 class OutputError(Exception):
     """An output folder that cannot be written; earlier results are left as they were."""
+
+
+class EnsembleError(Exception):
+    """An ensemble that could not finish; what finished is kept on disk for a resume."""
