@@ -1,0 +1,75 @@
+"""`tuopin bench` functions at tiny sizes: the figures exist and are positive (timings not asserted)."""
+
+from __future__ import annotations
+
+import pytest
+
+from sim import bench
+from sim.scenario import load_scenario
+
+from helpers import ROOT, scaled
+
+MEASURE_KEYS = {"households", "months", "build_seconds", "run_seconds", "household_months_per_second",
+                "state_bytes_per_household", "peak_bytes_per_household", "peak_rss_mib"}
+
+
+def test_measure_tiny():
+    r = bench.measure(20_000, 12)
+    assert set(r) == MEASURE_KEYS
+    assert r["months"] == 12
+    assert 15_000 < r["households"] < 25_000
+    for key in ("run_seconds", "household_months_per_second", "state_bytes_per_household", "peak_rss_mib"):
+        assert r[key] > 0, key
+
+
+@pytest.mark.parametrize("months", [12, 60, 72])
+def test_scaled_scenario_cuts_dated_budgets_to_the_run(months):
+    """Sanming's dated budgets run to 2020; a 60-month bench (2015–2019) must not carry 2020."""
+    s = bench.scaled_scenario(20_000, months)
+    years = s.spec.years
+    assert len(years) == -(-months // 12)
+    for amount in s.spec.budgets.values():
+        if isinstance(amount, dict):
+            assert set(amount) <= set(years)
+
+
+def test_run_bench_subprocess_and_format():
+    figures = bench.run_bench([20_000], 12)
+    row = figures["runs"][0]
+    assert MEASURE_KEYS <= set(row)
+    assert row["speed_ratio_to_target"] > 0 and row["memory_ratio_to_target"] >= 0  # peak may predate a tiny run
+    assert "household-months/s" in bench.format_table(figures)
+
+
+def test_bench_replicates_tiny(sanming):
+    rep = bench.bench_replicates(replicates=2, workers=(1,), big=None, scenario=scaled(sanming, 0.02))
+    (row,) = rep["rates"]
+    assert row["workers"] == 1 and row["replicates"] == 2
+    assert row["seconds"] > 0 and row["replicates_per_minute"] > 0
+    assert rep["big"]["replicates"] == 100 and not rep["big"]["measured"]
+    assert rep["big"]["seconds"] > 0 and rep["big"]["ratio_to_target"] > 0
+    assert "replicates on 1 processes" in bench.format_replicates(rep)
+
+
+def test_measure_province_tiny():
+    yunnan = load_scenario(ROOT / "scenarios" / "yunnan.toml")
+    r = bench.measure_province(scaled(yunnan, 0.005), months=12)
+    assert r["months"] == 12 and r["counties"] == 129
+    assert 0 < r["registered_households"] < r["households"]
+    for key in ("run_seconds", "household_months_per_second", "peak_rss_mib", "state_bytes_per_household"):
+        assert r[key] > 0, key
+
+
+def test_format_all():
+    figures = {
+        "targets": {"household_months_per_second": 20e6, "bytes_per_household": 250},
+        "runs": [{"households": 1, "months": 1}],
+        "province": {"targets": {"seconds": 60.0, "peak_bytes": 4e9, "for": "x"},
+                     "runs": [{k: 1 for k in ("scenario", "households", "registered_households", "counties",
+                                              "months", "build_seconds", "run_seconds", "total_seconds",
+                                              "household_months_per_second", "peak_rss_mib",
+                                              "peak_bytes_per_household", "time_ratio_to_target",
+                                              "memory_ratio_to_target")}]},
+    }
+    text = bench.format_all(figures)
+    assert "whole provinces" in text and "ensembles" not in text
