@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 from .errors import EnsembleError, OutputError
 from .executors import executor_for
 from .model import TuopinModel
-from .output import atomic_write, table_bytes_csv, table_bytes_parquet, write_bytes
+from .output import atomic_write, remove_stale_temporaries, table_bytes_csv, table_bytes_parquet, write_bytes
 from .results import TOTAL
 from .rng import replicate_seeds
 from .scenario import LoadedScenario
@@ -240,6 +240,7 @@ def _resume(rep_dir: Path, scenario: LoadedScenario, root: int) -> set[int]:
             if old != state:
                 shutil.rmtree(rep_dir)  # another scenario or seed: its replicates do not belong here
         rep_dir.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(rep_dir)
     except OSError as exc:
         raise OutputError(f"{rep_dir}: cannot write here: {exc.strerror or exc}") from None
     write_bytes(state_file, json.dumps(state, sort_keys=True).encode())

@@ -61,6 +61,12 @@ def _remove(tmp: str) -> None:
         pass
 
 
+def remove_stale_temporaries(folder: Path) -> None:
+    """Temporary files left by a killed run (never results: results only exist under final names)."""
+    for tmp in Path(folder).glob(".*.tmp"):
+        _remove(str(tmp))
+
+
 def write_bytes(path: Path, data: bytes) -> None:
     atomic_write(path, lambda fh: fh.write(data))
 

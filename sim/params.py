@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from .errors import InputError
 
 PARAMETER_DIR = Path(__file__).parent / "parameters"
+WHOLE_UNITS = ("years", "months")  # counted in whole steps by the model
 Number = float | int
 
 
@@ -152,6 +153,8 @@ class Parameter:
             raise InputError(origin, key, value, f"must be a number in {self.unit}")
         if not math.isfinite(value):
             raise InputError(origin, key, value, "must be finite")
+        if self.unit in WHOLE_UNITS and not float(value).is_integer():
+            raise InputError(origin, key, value, f"must be a whole number of {self.unit}")
         if self.bounds is not None:
             lo, hi = self.bounds
             if not lo <= value <= hi:

@@ -44,7 +44,7 @@ class Reproduction:
 def load_manifest(path: Path) -> dict:
     try:
         manifest = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise InputError(path, "", None, f"cannot read the manifest: {exc}") from None
     for key in ("scenario", "parameters", "root_seed", "replicates", "outputs", "versions"):
         if key not in manifest:

@@ -12,7 +12,7 @@ import psutil
 
 from .ensemble import TABLES, Ensemble, parameters_digest, run_ensemble
 from .errors import InputError, OutputError
-from .output import MANIFEST, write_bytes, write_manifest, write_table
+from .output import MANIFEST, remove_stale_temporaries, write_bytes, write_manifest, write_table
 from .plots import plot_all
 from .scenario import LoadedScenario, load_scenario
 from .state import FIELDS
@@ -48,6 +48,7 @@ def check_writable(out: Path) -> None:
     """Fail before any work if the results folder cannot be written."""
     try:
         out.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(out)
         write_bytes(out / ".write-check", b"")
         (out / ".write-check").unlink()
     except OSError as exc:
@@ -59,7 +60,7 @@ def read_seed_file(path: Path) -> tuple[int, int]:
     try:
         with open(path, "rb") as fh:
             raw = tomllib.load(fh)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, tomllib.TOMLDecodeError, RecursionError) as exc:
         raise InputError(path, "", None, f"cannot read the seed file: {exc}") from None
     for key in ("root_seed", "replicates"):
         if not isinstance(raw.get(key), int) or raw[key] < (0 if key == "root_seed" else 1):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -233,21 +234,21 @@ def _check_years(spec: Scenario, prov: dict[str, str], default: Path) -> None:
                 if y not in years:
                     raise InputError(_origin(prov, key, default), key, v, "year outside the run",
                                      f"{years.start}–{years.stop - 1}")
-                if v < 0:
-                    raise InputError(_origin(prov, key, default), key, v, "a budget cannot be negative", ">= 0")
-        elif amount < 0:
+                if not math.isfinite(v) or v < 0:
+                    raise InputError(_origin(prov, key, default), key, v, "a budget must be a finite amount >= 0", ">= 0")
+        elif not math.isfinite(amount) or amount < 0:
             key = f"budgets.{prog}"
-            raise InputError(_origin(prov, key, default), key, amount, "a budget cannot be negative", ">= 0")
+            raise InputError(_origin(prov, key, default), key, amount, "a budget must be a finite amount >= 0", ">= 0")
     if spec.budget_shares is not None:
         names = {c.name for c in spec.population.counties}
         for county, share in spec.budget_shares.items():
             key = f"budget_shares.{county}"
             if county not in names:
                 raise InputError(_origin(prov, key, default), key, share, "unknown county", ", ".join(sorted(names)))
-            if share < 0:
+            if not math.isfinite(share) or share < 0:
                 raise InputError(_origin(prov, key, default), key, share, "a share cannot be negative", ">= 0")
         total = sum(spec.budget_shares.values())
-        if abs(total - 1) > 1e-6:
+        if not abs(total - 1) <= 1e-6:
             raise InputError(_origin(prov, "budget_shares", default), "budget_shares", total,
                              "county shares must sum to 1")
     for i, county in enumerate(spec.population.counties):
@@ -306,6 +307,8 @@ def _read_chain(path: Path, *, allow_outside: bool, depth: int, root: Path) -> t
             raw = tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(path, "", None, f"not valid TOML: {exc}") from None
+    except RecursionError:
+        raise InputError(path, "", None, "not valid TOML: nested too deeply") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(path, "", None, f"cannot read: {exc}") from None
     meta = raw.get("scenario", {})
@@ -375,7 +378,8 @@ def _with_int_keys(raw: dict) -> dict:
     """
     def conv(d):
         if isinstance(d, dict):
-            return {(int(k) if isinstance(k, str) and k.isdigit() else k): conv(v) for k, v in d.items()}
+            return {(int(k) if isinstance(k, str) and k.isascii() and k.isdigit() else k): conv(v)
+                    for k, v in d.items()}
         if isinstance(d, list):
             return [conv(x) for x in d]
         return d

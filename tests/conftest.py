@@ -29,6 +29,21 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "default"))
 
+# Session counters, reported at the end of the run (one process: the suite does not use xdist).
+# Fuzz tests add every input they feed the loader or the model; fault tests every fault they inject.
+COUNTERS = {"fuzzed_inputs": 0, "faults_injected": 0}
+
+
+@pytest.fixture(scope="session")
+def counters() -> dict[str, int]:
+    """The session's counters: ``counters["fuzzed_inputs"] += 1`` and ``counters["faults_injected"]``."""
+    return COUNTERS
+
+
+def pytest_terminal_summary(terminalreporter):
+    terminalreporter.write_line(f"tuopin: {COUNTERS['fuzzed_inputs']} fuzzed inputs tried, "
+                                f"{COUNTERS['faults_injected']} faults injected")
+
 
 @pytest.fixture(scope="session")
 def sanming():

@@ -1,0 +1,178 @@
+"""Reproducing a published run: from its manifest alone (``tuopin reproduce``), or from the scenario
+files and the seeds.toml it wrote (``tuopin run SCENARIO --seed-file seeds.toml``).
+
+The run reproduced is a child scenario that extends a copy of the shipped one and changes a budget
+and a parameter, so that the manifest has to carry the resolved scenario, not a file name.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import sys
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from helpers import copy_sanming, write
+from sim.cli import app
+from sim.ensemble import TABLES, parameters_digest
+from sim.output import MANIFEST, sha256
+from sim.rng import replicate_seeds
+from sim.runs import SEEDS_FILE, run_scenario
+from sim.scenario import load_scenario
+
+runner = CliRunner()
+ROOT_SEED = 9
+REPLICATES = 2
+CHILD = ('[scenario]\nextends = "sanming.toml"\nname = "published"\npopulation_scale = 0.05\n'
+         '[budgets]\nemployment = 8_000_000\n'
+         '[parameters]\n"programme.employment.effect" = 8000\n')
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    """A run as published: its scenario files, results folder and manifest."""
+    base = tmp_path_factory.mktemp("published")
+    scenarios = base / "scenarios"
+    copy_sanming(scenarios)
+    child = write(scenarios, "published.toml", CHILD)
+    out = base / "results"
+    ens, manifest = run_scenario(child, seed=ROOT_SEED, replicates=REPLICATES, workers=1, out=out, plots=True,
+                                 progress=False)
+    return child, out, manifest, json.loads(manifest.read_text())
+
+
+def _manifest_copy(info: dict, folder: Path, change=None) -> Path:
+    """The manifest alone in a folder of its own (none of the scenario files), maybe altered."""
+    info = json.loads(json.dumps(info))
+    if change:
+        change(info)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / MANIFEST
+    path.write_text(json.dumps(info, indent=2))
+    return path
+
+
+def _reproduce(manifest: Path, out: Path):
+    return runner.invoke(app, ["reproduce", str(manifest), "--out", str(out), "--workers", "1"])
+
+
+def _file_lines(text: str) -> dict[str, str]:
+    lines = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0] in ("match", "MISMATCH", "missing"):
+            lines[parts[1]] = parts[0]
+    return lines
+
+
+def test_manifest_records_what_a_reproduction_needs(published):
+    child, out, _, info = published
+    loaded = load_scenario(child)
+    assert info["scenario"] == loaded.spec.model_dump(mode="json")
+    # Resolved: the base's population and budgets with the child's changes laid over them.
+    assert info["scenario"]["scenario"]["name"] == "published"
+    assert info["scenario"]["scenario"]["population_scale"] == 0.05
+    assert info["scenario"]["budgets"]["employment"] == 8_000_000
+    assert len(info["scenario"]["population"]["counties"]) == 12
+    assert info["scenario"]["parameters"] == {"programme.employment.effect": 8000}
+    assert info["parameters"]["programme.employment.effect"] == 8000
+    assert set(info["parameters"]) == {p.name for p in loaded.params}
+    assert info["root_seed"] == ROOT_SEED and info["replicates"] == REPLICATES
+    assert info["replicate_seeds"] == replicate_seeds(ROOT_SEED, REPLICATES)
+    assert info["parameter_set_id"] == parameters_digest(loaded)
+    assert info["scenario_digest"] == loaded.spec.digest()
+    versions = info["versions"]
+    assert versions["python"] == platform.python_version() == sys.version.split()[0]
+    assert versions["numpy"] == np.__version__
+    for pkg in ("pandas", "pyarrow", "mesa", "tuopin"):
+        assert pkg in versions, pkg
+    assert "git_commit" in info and (info["git_commit"] is None or isinstance(info["git_commit"], str))
+    assert info["platform"]["system"] == platform.system() and info["platform"]["machine"] == platform.machine()
+    # A checksum for every file in the folder (the manifest aside; replicates/ is working state).
+    files = {p.name for p in out.iterdir() if p.is_file() and p.name != MANIFEST}
+    assert set(info["outputs"]) == files
+    for name in [f"{t}.{ext}" for t in (*TABLES, "summary") for ext in ("csv", "parquet")] + [SEEDS_FILE]:
+        assert name in files, name
+    assert any(name.endswith(".png") for name in files)
+    for name, digest in info["outputs"].items():
+        assert sha256(out / name) == digest, name
+
+
+def test_reproduce_from_the_manifest_alone_matches_every_file(published, tmp_path):
+    *_, info = published
+    manifest = _manifest_copy(info, tmp_path / "elsewhere")
+    result = _reproduce(manifest, tmp_path / "again")
+    assert result.exit_code == 0, result.output
+    assert _file_lines(result.stdout) == {name: "match" for name in info["outputs"]}
+    assert "reproduced exactly" in result.stdout
+    assert "VERSION" not in result.stdout and "PARAMETER" not in result.stdout
+
+
+def test_a_tampered_checksum_is_a_mismatch(published, tmp_path):
+    *_, info = published
+
+    def tamper(m):
+        m["outputs"]["yearly.csv"] = "0" * 64
+
+    result = _reproduce(_manifest_copy(info, tmp_path / "m", tamper), tmp_path / "again")
+    assert result.exit_code == 1, result.output
+    lines = _file_lines(result.stdout)
+    assert lines.pop("yearly.csv") == "MISMATCH"
+    assert set(lines.values()) == {"match"}
+    assert "NOT reproduced" in result.stdout
+
+
+def test_another_numpy_version_is_reported_and_fails(published, tmp_path):
+    *_, info = published
+
+    def older(m):
+        m["versions"]["numpy"] = "1.0.0"
+
+    result = _reproduce(_manifest_copy(info, tmp_path / "m", older), tmp_path / "again")
+    assert result.exit_code == 1, result.output
+    version_lines = [line for line in result.stdout.splitlines() if line.startswith("VERSION")]
+    assert version_lines == [f"VERSION   numpy: manifest 1.0.0, here {np.__version__}"]
+    assert set(_file_lines(result.stdout).values()) == {"match"}  # the files themselves still match
+
+
+def test_reproduce_uses_the_manifest_parameter_values(published, tmp_path):
+    """The manifest's values are the ones run, not the installed defaults: a changed value there
+    changes the tables, and a parameter unknown here is reported."""
+    *_, info = published
+
+    def changed(m):
+        m["parameters"]["shocks.illness_rate"] = 0.05
+        m["parameters"]["shocks.not_a_parameter"] = 1
+
+    result = _reproduce(_manifest_copy(info, tmp_path / "m", changed), tmp_path / "again")
+    assert result.exit_code == 1, result.output
+    assert _file_lines(result.stdout)["yearly.csv"] == "MISMATCH"
+    assert "PARAMETER shocks.not_a_parameter: in the manifest, unknown here" in result.stdout
+
+
+def test_reviewer_with_the_scenario_files_and_seeds_gets_identical_tables(published, tmp_path):
+    child, out, _, info = published
+    seeds = tomllib.loads((out / SEEDS_FILE).read_text())
+    assert seeds == {"root_seed": ROOT_SEED, "replicates": REPLICATES, "replicate_seeds": info["replicate_seeds"]}
+    # The reviewer has the scenario files and seeds.toml, nothing else; and another worker count.
+    review = tmp_path / "review"
+    review.mkdir()
+    for f in (child, child.parent / "sanming.toml", out / SEEDS_FILE):
+        shutil.copyfile(f, review / f.name)
+    again = tmp_path / "again"
+    result = runner.invoke(app, ["run", str(review / child.name), "--seed-file", str(review / SEEDS_FILE),
+                                 "--out", str(again), "--no-plots", "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    for name in (*TABLES, "summary"):
+        for ext in ("csv", "parquet"):
+            assert (again / f"{name}.{ext}").read_bytes() == (out / f"{name}.{ext}").read_bytes(), f"{name}.{ext}"
+    assert (again / SEEDS_FILE).read_bytes() == (out / SEEDS_FILE).read_bytes()
+    review_info = json.loads((again / MANIFEST).read_text())
+    assert review_info["root_seed"] == ROOT_SEED and review_info["replicate_seeds"] == info["replicate_seeds"]
+    assert review_info["parameter_set_id"] == info["parameter_set_id"]
