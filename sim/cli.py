@@ -40,7 +40,7 @@ def run(
     replicates: Annotated[int, typer.Option(min=1, help="Replicates, each with its own seed derived from the root seed.")] = 1,
     seed_file: Annotated[Optional[Path], typer.Option(help="Take the root seed and replicates from a seeds.toml written by an earlier run.")] = None,
     workers: Annotated[Optional[int], typer.Option(min=1, help="Worker processes (default: one per core). Results do not depend on it.")] = None,
-    dask: Annotated[Optional[str], typer.Option(help=f"Run replicates on the Dask scheduler at this address (default: ${DASK_ENV} if set). Results do not depend on it.")] = None,
+    dask: Annotated[Optional[str], typer.Option(help=f"Run replicates on the Dask scheduler at this address (default: ${DASK_ENV}, else [execution] dask in the config file). Results do not depend on it.")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Results folder (default: results/<scenario name>). Rerunning into it resumes.")] = None,
     plots: Annotated[bool, typer.Option(help="Write PNG plots.")] = True,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,

@@ -1,7 +1,8 @@
 """Where replicate runs execute: one concurrent.futures interface for every backend.
 
 - a local process pool (default), with workers started by forkserver;
-- a Dask distributed cluster (``--dask ADDRESS`` or the ``TUOPIN_DASK`` environment variable),
+- a Dask distributed cluster (``--dask ADDRESS``, the ``TUOPIN_DASK`` environment variable, or
+  ``[execution] dask = "ADDRESS"`` in a config file, see ``config_files``),
   through ``distributed.Client.get_executor()``, which speaks the same interface.
 
 Every replicate is a pure function of (scenario, seed), so results are identical whichever runs it.
@@ -11,16 +12,54 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import tomllib
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Iterator
 
+from .errors import InputError
+
 DASK_ENV = "TUOPIN_DASK"
+CONFIG_ENV = "TUOPIN_CONFIG"
+EXECUTION_KEYS = {"dask": str}
+
+
+def config_files() -> list[Path]:
+    """Where execution settings are read from, first found wins: $TUOPIN_CONFIG, ./tuopin.toml,
+    ~/.config/tuopin/config.toml."""
+    files = [Path(os.environ[CONFIG_ENV])] if os.environ.get(CONFIG_ENV) else []
+    return files + [Path("tuopin.toml"), Path.home() / ".config" / "tuopin" / "config.toml"]
+
+
+def execution_settings() -> dict:
+    """The ``[execution]`` table of the first config file that exists, checked."""
+    for path in config_files():
+        if not path.is_file():
+            continue
+        try:
+            with open(path, "rb") as fh:
+                raw = tomllib.load(fh)
+        except (OSError, tomllib.TOMLDecodeError, RecursionError) as exc:
+            raise InputError(path, "", None, f"cannot read the config file: {exc}") from None
+        unknown = set(raw) - {"execution"}
+        if unknown:
+            key = sorted(unknown)[0]
+            raise InputError(path, key, raw[key], "unknown key (a typo?)", "execution")
+        table = raw.get("execution", {})
+        for key, value in table.items():
+            if key not in EXECUTION_KEYS:
+                raise InputError(path, f"execution.{key}", value, "unknown key (a typo?)", ", ".join(EXECUTION_KEYS))
+            if not isinstance(value, EXECUTION_KEYS[key]):
+                raise InputError(path, f"execution.{key}", value, f"must be a {EXECUTION_KEYS[key].__name__}")
+        return table
+    return {}
 
 
 def dask_address(explicit: str | None = None) -> str | None:
-    """The Dask scheduler to use: the explicit address, else ``$TUOPIN_DASK``, else none."""
-    return explicit or os.environ.get(DASK_ENV) or None
+    """The Dask scheduler to use: the explicit address, else ``$TUOPIN_DASK``, else the config
+    file's ``execution.dask``, else none (local processes)."""
+    return explicit or os.environ.get(DASK_ENV) or execution_settings().get("dask") or None
 
 
 @contextmanager

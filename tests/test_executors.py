@@ -136,3 +136,25 @@ def test_cli_run_uses_the_cluster_named_in_the_environment(cluster, local, tmp_p
     assert result.exit_code == 0, result.output
     assert _ran_on(cluster) - before == REPLICATES  # the replicates ran on the cluster
     _same_folders(out, ref_out)
+
+
+def test_config_file_sets_the_dask_address_and_is_checked(tmp_path, monkeypatch):
+    from sim.errors import InputError
+    from sim.executors import CONFIG_ENV, DASK_ENV, dask_address
+
+    monkeypatch.delenv(DASK_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert dask_address() is None
+    config = tmp_path / "cluster.toml"
+    config.write_text('[execution]\ndask = "tcp://127.0.0.1:8786"\n')
+    monkeypatch.setenv(CONFIG_ENV, str(config))
+    assert dask_address() == "tcp://127.0.0.1:8786"
+    assert dask_address("tcp://other:1") == "tcp://other:1"  # the command line wins
+    monkeypatch.setenv(DASK_ENV, "tcp://env:2")
+    assert dask_address() == "tcp://env:2"  # then the environment
+    monkeypatch.delenv(DASK_ENV)
+    config.write_text('[execution]\ndaks = "tcp://127.0.0.1:8786"\n')
+    with pytest.raises(InputError) as err:
+        dask_address()
+    assert str(config) in str(err.value) and "execution.daks" in str(err.value)
