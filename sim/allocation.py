@@ -29,32 +29,45 @@ def allocate(county: np.ndarray, n_counties: int, continuing: np.ndarray, contin
              budget: np.ndarray, capacity: np.ndarray) -> Allocation:
     """Choose who is funded. ``budget`` and ``capacity`` are per county."""
     idx = np.concatenate([continuing, candidates])
-    cost = np.concatenate([continuing_cost, candidate_cost]).astype(np.float64)
     tier = np.concatenate([np.zeros(len(continuing), np.int8), 1 + candidate_tier.astype(np.int8)])
     n_tiers = int(tier.max()) + 1 if len(tier) else 1
-    c = county[idx]
-    key = c.astype(np.int32) * n_tiers + tier
+    key = county[idx].astype(np.int32) * n_tiers + tier
     key = key.astype(np.int16) if n_counties * n_tiers < 2**15 else key  # radix sort for int16
     order = np.argsort(key, kind="stable")
     del key
-    idx, cost, tier, c = idx[order], cost[order], tier[order], c[order]
+    # Reorder one array at a time: a month's peak memory is set here at province scale.
+    idx = idx[order]
+    tier = tier[order]
+    cost = np.concatenate([continuing_cost, candidate_cost]).astype(np.float64)[order]
+    del order
+    bounds = np.searchsorted(county[idx], np.arange(n_counties + 1))
 
-    starts = np.searchsorted(c, np.arange(n_counties))
-    cum = np.cumsum(cost)
-    before = np.concatenate([[0.0], cum])[starts]  # cumulative cost before each county's block
-    within = cum - before[c]
-    is_new = tier > 0
-    cum_new = np.cumsum(is_new)
-    new_before = np.concatenate([[0], cum_new])[starts]
-    new_within = cum_new - new_before[c]
-    funded = (within <= budget[c]) & (~is_new | (new_within <= capacity[c]))
+    # Each county's queue is funded as a prefix: its running cost stays within the budget, and
+    # new enrolments (after all continuing ones) within the capacity.
+    funded_n = np.zeros(n_counties, dtype=np.int64)
+    continuing_n = np.zeros(n_counties, dtype=np.int64)
+    spent = np.zeros(n_counties)
+    for j in range(n_counties):
+        a, b = bounds[j], bounds[j + 1]
+        if a == b:
+            continue
+        running = np.cumsum(cost[a:b])
+        continuing_n[j] = np.searchsorted(tier[a:b], 1)  # tiers ascend within the county
+        k = min(int(np.searchsorted(running, budget[j], side="right")), continuing_n[j] + int(capacity[j]))
+        funded_n[j] = k
+        spent[j] = running[k - 1] if k else 0.0
 
-    spent = np.bincount(c[funded], weights=cost[funded], minlength=n_counties)
-    new_mask = funded & is_new
+    def pick(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """Households at queue positions [lo_j, hi_j) of every county j, in queue order."""
+        parts = [idx[bounds[j] + lo[j]: bounds[j] + hi[j]] for j in range(n_counties) if hi[j] > lo[j]]
+        return np.concatenate(parts) if parts else idx[:0]
+
+    zero = np.zeros(n_counties, dtype=np.int64)
+    funded_cont = np.minimum(funded_n, continuing_n)
     return Allocation(
-        funded_continuing=idx[funded & ~is_new],
-        dropped_continuing=idx[~funded & ~is_new],
-        new=idx[new_mask],
+        funded_continuing=pick(zero, funded_cont),
+        dropped_continuing=pick(funded_cont, continuing_n),
+        new=pick(continuing_n, np.maximum(funded_n, continuing_n)),
         spent=spent,
-        new_count=np.bincount(c[new_mask], minlength=n_counties),
+        new_count=np.maximum(funded_n - continuing_n, 0),
     )

@@ -26,16 +26,20 @@ def assess_year(model: "TuopinModel") -> None:
     hh, year = model.hh, model.year
     line = model.poverty_line(year)
     R = model.register
-    net = hh.income_year.astype(np.float64) - hh.medical_oop - hh.education_cost
+    net = hh.income_year.astype(np.float64)  # in place from here: this is a peak of memory
+    net -= hh.medical_oop
+    net -= hh.education_cost
     for prog in model.programmes:
-        pay = prog.settle_year(hh, net)
-        if pay is not None:
-            net += pay
-            hh.income_year += pay.astype(np.float32)
-            hh.contribution[prog.index] += pay.astype(np.float32)
-            model.ledger.add_spending(year, prog.name, np.bincount(hh.county, weights=pay,
+        settled = prog.settle_year(hh, net)
+        if settled is not None:
+            paid, pay = settled
+            net[paid] += pay
+            hh.income_year[paid] += pay.astype(np.float32)
+            hh.contribution[prog.index, paid] += pay.astype(np.float32)
+            model.ledger.add_spending(year, prog.name, np.bincount(hh.county[paid], weights=pay,
                                                                    minlength=model.geo.n_counties))
-    net_pc = net / hh.size
+    net_pc = net  # per person from here on, in place
+    net_pc /= hh.size
     guarantees = hh.housing_safe & hh.insured & hh.school_ok
     below = net_pc < line
     above = net_pc >= line * (1 + R["exit_margin"])
@@ -50,7 +54,7 @@ def assess_year(model: "TuopinModel") -> None:
     # Pathway of each exit: the largest contribution, unless income was enough without any.
     ex = np.flatnonzero(exits)
     contrib = hh.contribution[:, ex].astype(np.float64)
-    without = net[ex] - contrib.sum(axis=0)
+    without = net_pc[ex] * hh.size[ex] - contrib.sum(axis=0)
     pathway = np.where(without >= line * hh.size[ex], len(model.programmes), contrib.argmax(axis=0))
 
     model.ledger.record_year(model, poor=poor, exited=exited, exits=exits, returns=returns,
@@ -62,7 +66,7 @@ def assess_year(model: "TuopinModel") -> None:
     hh.returns[returns] += 1
     hh.status[entries] = Status.POOR
     hh.entry_year[entries] = year
-    hh.last_income_pc[:] = net_pc.astype(np.float32)
+    hh.last_income_pc[:] = net_pc
 
     # Villages leave the poor-village list when registered incidence is under the standard.
     poor_now = np.flatnonzero(hh.status == Status.POOR)

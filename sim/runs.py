@@ -18,7 +18,7 @@ from .scenario import LoadedScenario, load_scenario
 from .state import FIELDS
 
 # Bytes per simulated household while running: state columns, per-programme arrays and the
-# temporaries of a month's vectorized rules (`tuopin bench` measures about 240; rounded up).
+# temporaries of a month's vectorized rules (`tuopin bench` measures 215–245; rounded up).
 BYTES_PER_HOUSEHOLD = 400
 SEEDS_FILE = "seeds.toml"
 

@@ -115,9 +115,9 @@ class Programme:
     def renew(self, hh: "Households", idx: np.ndarray) -> None:
         """Funded continuing participants: refresh the yearly benefit if it depends on need."""
 
-    def settle_year(self, hh: "Households", net: np.ndarray) -> np.ndarray | None:
-        """December, before the assessment: a last payment against this year's actual net income
-        (yuan per household, within what is left of the county budget), or None."""
+    def settle_year(self, hh: "Households", net: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """December, before the assessment: last payments against this year's actual net income,
+        within what is left of the county budget, as (households, yuan), or None."""
         return None
 
     def stop(self, hh: "Households", idx: np.ndarray) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..state import Category, Status
+from ..allocation import allocate
 from .base import MONTHS, Programme
 
 
@@ -69,16 +70,11 @@ class Welfare(Programme):
         short = np.ceil(self.support_line(hh, idx) * hh.size[idx] - net[idx])
         need = short > 0
         idx, short = idx[need], short[need]
-        county = hh.county[idx].astype(np.int64)
-        order = np.argsort(county, kind="stable")
-        idx, short, county = idx[order], short[order], county[order]
-        starts = np.searchsorted(county, np.arange(len(self.remaining)))
-        cum = np.cumsum(short)
-        within = cum - np.concatenate([[0.0], cum])[starts][county]
-        paid = within <= self.remaining[county]
-        pay = np.zeros(hh.n)
-        pay[idx[paid]] = short[paid]
-        return pay
+        n_c = len(self.remaining)
+        result = allocate(hh.county, n_c, idx[:0], short[:0], idx, short, np.zeros(len(idx), np.int8),
+                          self.remaining, np.full(n_c, len(idx)))
+        paid = np.sort(result.new)
+        return paid, short[np.searchsorted(idx, paid)]
 
     def first_year_cost(self, hh, idx):
         return self.topup(hh, idx)
