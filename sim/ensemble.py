@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from .errors import EnsembleError, OutputError
-from .executors import executor_for
+from .executors import executor_for, local_workers
 from .model import TuopinModel
 from .output import atomic_write, remove_stale_temporaries, table_bytes_csv, table_bytes_parquet, write_bytes
 from .results import TOTAL
@@ -155,7 +155,7 @@ def _execute(scenario, seeds, todo, workers, executor, dask) -> Iterator[tuple[i
     """Yield (replicate, tables) as they finish; replace a pool whose worker died and rerun."""
     if not todo:
         return
-    workers = workers or min(len(todo), _cpus())
+    workers = local_workers(workers, len(todo))
     if executor is None and dask is None and workers <= 1:
         for k in todo:
             yield k, run_replicate(scenario, seeds[k], k)
@@ -184,12 +184,6 @@ def _drain(pool: Executor, scenario, seeds, pending: list[int]) -> Iterator[tupl
         tables = fut.result()
         pending.remove(k)
         yield k, tables
-
-
-def _cpus() -> int:
-    import os
-
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def _replicate_file(rep_dir: Path, name: str, k: int) -> Path:

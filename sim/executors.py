@@ -62,6 +62,14 @@ def dask_address(explicit: str | None = None) -> str | None:
     return explicit or os.environ.get(DASK_ENV) or execution_settings().get("dask") or None
 
 
+def local_workers(workers: int | None, tasks: int) -> int:
+    """Worker processes a local run uses: as asked, else one per available core, never more
+    than there are tasks."""
+    if workers is None:
+        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(workers, tasks))
+
+
 @contextmanager
 def executor_for(workers: int, dask: str | None = None) -> Iterator[Executor]:
     """An executor for ``workers`` local processes, or for the Dask cluster at ``dask``."""

@@ -12,12 +12,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .state import Cause
+from .state import MONTHS, Cause
 
 if TYPE_CHECKING:
     from .model import TuopinModel
 
-MONTHS = 12
 
 
 def start_year(model: "TuopinModel") -> None:

@@ -18,9 +18,8 @@ from .programmes import PROGRAMMES
 from .results import Ledger
 from .rng import Streams
 from .scenario import LoadedScenario, load_scenario
-from .state import Status
+from .state import MONTHS, Status
 
-MONTHS = 12
 
 
 class County(mesa.Agent):
@@ -65,7 +64,6 @@ class TuopinModel(mesa.Model):
         self.shock = self.params.group("shocks")
         self.income = self.params.group("income")
         self.register = self.params.group("register")
-        self.income_growth = self.income["growth_rate"]
         self.village_exit_incidence = self.register[f"village_exit_incidence_{self.spec.scenario.region}"]
 
         self.hh, self.geo = build_population(self.spec, self.params, self.seed)

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .state import Status
 
 if TYPE_CHECKING:
     from .model import TuopinModel
@@ -145,8 +144,3 @@ class Ledger:
 
 def _total_last(col: pd.Series) -> pd.Series:
     return col.map(lambda v: "\uffff" if v == TOTAL else v) if col.name == "county" else col
-
-
-def persons_registered(model) -> float:
-    hh = model.hh
-    return float(hh.size[hh.status == Status.POOR].sum())

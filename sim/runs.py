@@ -11,6 +11,7 @@ from pathlib import Path
 import psutil
 
 from .ensemble import TABLES, Ensemble, parameters_digest, run_ensemble
+from .executors import local_workers
 from .errors import InputError, OutputError
 from .output import MANIFEST, remove_stale_temporaries, write_bytes, write_manifest, write_table
 from .plots import plot_all
@@ -86,7 +87,7 @@ def run_scenario(scenario: LoadedScenario | str | Path, *, seed: int | None = No
     if not isinstance(scenario, LoadedScenario):
         scenario = load_scenario(scenario)
     out = Path(out) if out is not None else default_out(scenario)
-    check_memory(scenario, 1 if dask else min(workers or 2, replicates))
+    check_memory(scenario, 1 if dask else local_workers(workers, replicates))
     check_writable(out)
     ens = run_ensemble(scenario, seed=seed, replicates=replicates, workers=workers, out=out,
                        progress=progress, dask=dask)

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .errors import InputError
 from .params import ParameterSet
 from .programmes import PROGRAMME_NAMES
-from .state import Cause, Category
+from .state import Cause
 
 REGISTERED_CATEGORIES = ("general", "dibao_labour", "dibao_no_labour", "five_guarantee")
 CAUSES = tuple(c.name.lower() for c in Cause if c not in (Cause.NONE,))

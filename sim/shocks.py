@@ -22,8 +22,8 @@ def illness_rate(model: "TuopinModel") -> np.ndarray:
     """Monthly illness probability per household (higher where illness caused poverty)."""
     S = model.shock
     rate = np.full(model.hh.n, S["illness_rate"], dtype=np.float32)
-    rate[model.hh.cause == Cause.ILLNESS] *= S["illness_rate_multiplier_illness_cause"]
-    rate[model.hh.cause == Cause.DISABILITY] *= S["illness_rate_multiplier_illness_cause"]
+    chronic = (model.hh.cause == Cause.ILLNESS) | (model.hh.cause == Cause.DISABILITY)
+    rate[chronic] *= S["illness_rate_multiplier_chronic"]
     return np.minimum(rate, 1)
 
 
@@ -80,4 +80,3 @@ def yearly(model: "TuopinModel") -> None:
     noise = np.exp(sigma * g.normal("income_noise", year, hh.n) - sigma * sigma / 2)
     model.year_farm = (hh.farm * noise * model.market_factor[hh.county] * village_factor[hh.village]).astype(np.float32)
     model.year_wage = (hh.wage * noise).astype(np.float32)
-    model.disasters = int(disaster_hit.sum())

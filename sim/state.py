@@ -13,6 +13,9 @@ import numpy as np
 import pandas as pd
 
 
+MONTHS = 12  # the model's step is a month; the register is assessed every 12 steps
+
+
 class Category(IntEnum):
     """Register category (建档立卡 categories in 001 §一(二)) plus households off the register."""
 
@@ -97,9 +100,6 @@ class Households:
     @property
     def nbytes(self) -> int:
         return sum(a.nbytes for a in vars(self).values() if isinstance(a, np.ndarray))
-
-    def registered(self) -> np.ndarray:
-        return self.status == Status.POOR
 
     def row(self, i: int) -> dict:
         """One household as a dict: for inspection in a notebook."""

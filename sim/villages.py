@@ -17,12 +17,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .allocation import allocate
-from .state import Status
+from .state import MONTHS
 
 if TYPE_CHECKING:
     from .programmes.base import Programme
-
-MONTHS = 12
 
 
 class VillageProjects:
@@ -62,9 +60,7 @@ class VillageProjects:
         return result.spent, result.new_count
 
     def eligible(self, hh) -> np.ndarray:
-        exited_recently = (hh.status == Status.EXITED) & (
-            self.model.year - hh.exit_year <= self.p["continue_after_exit_years"])
-        return ((hh.status == Status.POOR) | exited_recently) & self.prog.fits(hh)
+        return self.prog.within_exit_window(hh) & self.prog.fits(hh)
 
     def apply_month(self, hh) -> None:
         m = self.model.month

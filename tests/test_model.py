@@ -254,3 +254,34 @@ def test_shorter_run_of_other_years(small):
     m = TuopinModel(s, seed=1).run()
     assert m.n_months == 36
     assert sorted(m.results.yearly.year.unique()) == [2016, 2017, 2018]
+
+
+def test_industry_project_failure_is_the_same_draw_whichever_year_a_household_enrols(sanming):
+    """Common random numbers: two budget options that enrol the same household in different years
+    must give its project the same fate."""
+    base = sanming.with_changes({"scenario": {"population_scale": 0.2}})
+    low = base.with_changes({"budgets": {"industry": {2015: 2e6, 2016: 30e6, 2017: 30e6, 2018: 30e6,
+                                                      2019: 30e6, 2020: 30e6}}})
+    high = base.with_changes({"budgets": {"industry": 30e6}})
+    a, b = TuopinModel(low, seed=11).run(), TuopinModel(high, seed=11).run()
+    i = a.programmes[0].index
+    both = (a.hh.enrolled_month[i] >= 0) & (b.hh.enrolled_month[i] >= 0)
+    moved = both & (a.hh.enrolled_month[i] != b.hh.enrolled_month[i])
+    assert moved.sum() > 50  # the options really enrol many households in different years
+    failed_a = a.hh.benefit[i] == 0
+    failed_b = b.hh.benefit[i] == 0
+    assert np.array_equal(failed_a[both], failed_b[both])
+    assert failed_a[both].any() and (~failed_a[both]).any()
+
+
+def test_education_spending_is_what_households_receive(sanming):
+    """The grant is paid in full: a year's education spending equals the grants households got."""
+    loaded = sanming.with_changes({"scenario": {"population_scale": 0.2}})
+    model = TuopinModel(loaded, seed=2)
+    for _ in range(12):
+        model.step()
+    edu = next(p for p in model.programmes if p.name == "education")
+    received = float(model.hh.contribution[edu.index].sum())
+    spent = sum(r["spent"] for r in model.ledger.spending_rows if r["programme"] == "education")
+    assert spent > 0
+    assert received == pytest.approx(spent, rel=1e-4)

@@ -155,8 +155,11 @@ def reference_accrual(model):
         out["income_year"][i] = F32(hh.income_year[i] + (earned + hh.transfer[i] + hh.asset[i]) / F32(12))
         cost = F32(model.education_monthly[i])
         if hh.enrolled_month[edu.index, i] >= 0 and model.month < hh.support_end[edu.index, i]:
-            avoided = min(F32(grant_per_pupil * F32(hh.pupils[i])), cost)
-            contribution[i] = F32(contribution[i] + avoided)
+            # The grant is paid in full: it covers the cost, and the rest is income.
+            grant = F32(grant_per_pupil * F32(hh.pupils[i]))
+            avoided = min(grant, cost)
+            out["income_year"][i] = F32(out["income_year"][i] + (grant - avoided))
+            contribution[i] = F32(contribution[i] + grant)
             cost = F32(cost - avoided)
         out["education_cost"][i] = F32(hh.education_cost[i] + cost)
     return out, contribution

@@ -14,14 +14,13 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from ..state import Cause, Status
+from ..state import MONTHS, Cause, Status
 from ..villages import VillageProjects
 
 if TYPE_CHECKING:
     from ..model import TuopinModel
     from ..state import Households
 
-MONTHS = 12
 
 
 class Programme:
@@ -30,7 +29,6 @@ class Programme:
     name: ClassVar[str] = ""
     label: ClassVar[str] = ""
     once: ClassVar[bool] = True      # a household is enrolled at most once
-    channel: ClassVar[str] = "income"  # "income": adds income; "cost": cuts costs
 
     def __init__(self, index: int, model: "TuopinModel"):
         self.index = index
@@ -78,13 +76,15 @@ class Programme:
         month = self.model.month
         return (hh.enrolled_month[self.index] >= 0) & (month < hh.support_end[self.index])
 
+    def within_exit_window(self, hh: "Households") -> np.ndarray:
+        """Registered, or exited no more than ``continue_after_exit_years`` ago (脱贫不脱政策)."""
+        years_out = self.model.year - hh.exit_year
+        return (hh.status == Status.POOR) | (
+            (hh.status == Status.EXITED) & (years_out <= self.p["continue_after_exit_years"]))
+
     def continuing(self, hh: "Households") -> np.ndarray:
         """Participants whose support runs on into this year (脱贫不脱政策 for a while)."""
-        keep = self.supported(hh) & (hh.status != Status.NEVER)
-        exited = hh.status == Status.EXITED
-        years_out = self.model.year - hh.exit_year
-        keep &= ~exited | (years_out <= self.p["continue_after_exit_years"])
-        return keep
+        return self.supported(hh) & self.within_exit_window(hh)
 
     # ---- costs ----------------------------------------------------------------------------
     def basis(self, hh: "Households", idx: np.ndarray, basis: str) -> np.ndarray:
@@ -109,7 +109,7 @@ class Programme:
         """Start support for ``idx`` this January; the effect begins after the delay."""
         m = self.model.month
         hh.enrolled_month[self.index, idx] = m
-        hh.support_end[self.index, idx] = m + MONTHS * max(1, self.p["support_years"])
+        hh.support_end[self.index, idx] = m + MONTHS * self.p["support_years"]
         hh.benefit[self.index, idx] = self.benefit_at_enrolment(hh, idx)
 
     def renew(self, hh: "Households", idx: np.ndarray) -> None:

@@ -16,7 +16,6 @@ from .base import MONTHS, Programme
 class Education(Programme):
     name = "education"
     label = "教育扶贫 education grants and vocational training"
-    channel = "cost"
 
     def reachable(self, hh):
         return (hh.status == Status.POOR) & (hh.pupils > 0)
@@ -31,9 +30,12 @@ class Education(Programme):
         hh.school_ok[idx] = True
 
     def adjust_education_cost(self, hh, monthly_cost):
-        """Grant per pupil pays this month's education cost, up to the grant."""
+        """The grant per pupil is paid in full: it pays this month's education cost, and what the
+        cost does not use is the household's income. Its contribution is the whole grant, so what
+        the programme spends is what households receive."""
         active = self.supported(hh)
         grant = np.float32(self.p["cost_per_year"] / MONTHS) * hh.pupils * active
         avoided = np.minimum(grant, monthly_cost)
-        hh.contribution[self.index] += avoided
+        hh.income_year += grant - avoided
+        hh.contribution[self.index] += grant
         return monthly_cost - avoided

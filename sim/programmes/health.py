@@ -15,7 +15,6 @@ from .base import Programme
 class Health(Programme):
     name = "health"
     label = "健康扶贫 health insurance subsidy and medical assistance"
-    channel = "cost"
 
     def tier(self, hh, idx):
         first = self.matched[hh.cause[idx]] | ~hh.insured[idx]

@@ -20,7 +20,10 @@ class Industry(Programme):
 
     def benefit_at_enrolment(self, hh, idx):
         base = super().benefit_at_enrolment(hh, idx)
-        failed = self.model.draw("industry_failure")[idx] < self.p["failure_rate"]
+        # One draw per household for the whole run, so that a household's project fails or not
+        # whichever year a budget option enrols it (common random numbers).
+        u = self.model.streams.uniform("industry_failure", -1, hh.n)
+        failed = u[idx] < self.p["failure_rate"]
         return np.where(failed, np.float32(0), base)
 
     def monthly_gain(self, hh, idx):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..state import Status
-from .base import Programme
+from .base import MONTHS, Programme
 
 
 class Relocation(Programme):
@@ -31,5 +31,11 @@ class Relocation(Programme):
             hh.relocation_area[moving] = False
             kept = np.float32(1 - self.p["farm_income_lost"])
             hh.farm[moving] *= kept
-            self.model.year_farm[moving] *= kept  # from the move on, this year too
+            self.model.year_farm[moving] *= kept  # from next month's accrual on, this year too
         super().apply_month(hh)
+        # The contribution is net: wages gained less the farm income given up by moving.
+        idx = self.members(hh)
+        moved = idx[start[idx] + self.p["delay_months"] < self.model.month]
+        if moved.size:
+            lost = self.p["farm_income_lost"]
+            hh.contribution[self.index, moved] -= self.model.year_farm[moved] * np.float32(lost / (1 - lost) / MONTHS)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..state import Category, Status
+from ..state import Category
 from ..allocation import allocate
 from .base import MONTHS, Programme
 
@@ -38,10 +38,7 @@ class Welfare(Programme):
         return mask
 
     def continuing(self, hh):
-        keep = self._on_roll(hh) & (hh.status != Status.NEVER)
-        exited = hh.status == Status.EXITED
-        keep &= ~exited | (self.model.year - hh.exit_year <= self.p["continue_after_exit_years"])
-        return self._needing(hh, keep)
+        return self._needing(hh, self._on_roll(hh) & self.within_exit_window(hh))
 
     def support_line(self, hh, idx):
         """Yuan per person a year the safety net guarantees: the dibao line, or the
@@ -58,7 +55,7 @@ class Welfare(Programme):
         without = hh.last_income_pc[idx].astype(np.float64) * size - hh.contribution[self.index, idx]
         # Transfers grow at their own (slower) rate; everything else at the income growth rate.
         transfers = hh.transfer[idx].astype(np.float64)
-        expected = ((without - transfers) * (1 + self.model.income_growth)
+        expected = ((without - transfers) * (1 + self.model.income["growth_rate"])
                     + transfers * (1 + self.model.income["transfer_growth_rate"]))
         return np.maximum(0.0, self.support_line(hh, idx) * size - expected)
 
@@ -85,10 +82,6 @@ class Welfare(Programme):
     def benefit_at_enrolment(self, hh, idx):
         return self.topup(hh, idx).astype(np.float32)
 
-    def enrol(self, hh, idx):
-        super().enrol(hh, idx)
-        hh.support_end[self.index, idx] = self.model.month + MONTHS
-
     def renew(self, hh, idx):
         hh.benefit[self.index, idx] = self.topup(hh, idx).astype(np.float32)
-        hh.support_end[self.index, idx] = self.model.month + MONTHS
+        hh.support_end[self.index, idx] = self.model.month + MONTHS * self.p["support_years"]
