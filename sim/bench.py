@@ -78,11 +78,10 @@ def scaled_scenario(households: int, months: int):
     }, origin="<bench>")
 
 
-def measure(households: int, months: int) -> dict:
-    """One size, in this process."""
+def _timed_run(scenario, months: int):
+    """Build and run ``months`` steps: (model, build s, run s, peak RSS before, peak RSS after)."""
     from .model import TuopinModel
 
-    scenario = scaled_scenario(households, months)
     rss0 = _peak_rss_bytes()
     t0 = time.perf_counter()
     model = TuopinModel(scenario)
@@ -90,12 +89,17 @@ def measure(households: int, months: int) -> dict:
     for _ in range(months):
         model.step()
     t2 = time.perf_counter()
-    rss1 = _peak_rss_bytes()
+    return model, t1 - t0, t2 - t1, rss0, _peak_rss_bytes()
+
+
+def measure(households: int, months: int) -> dict:
+    """One size, in this process."""
+    model, build, run, rss0, rss1 = _timed_run(scaled_scenario(households, months), months)
     n = model.hh.n
     return {
         "households": n, "months": months,
-        "build_seconds": round(t1 - t0, 3), "run_seconds": round(t2 - t1, 3),
-        "household_months_per_second": round(n * months / (t2 - t1)),
+        "build_seconds": round(build, 3), "run_seconds": round(run, 3),
+        "household_months_per_second": round(n * months / run),
         "state_bytes_per_household": round(model.hh.nbytes / n, 1),
         "peak_bytes_per_household": round((rss1 - rss0) / n, 1),
         "peak_rss_mib": round(rss1 / 2**20, 1),
@@ -208,28 +212,20 @@ def _with_months(loaded, months: int):
 def measure_province(scenario, months: int = PROVINCE_MONTHS) -> dict:
     """One province scenario (a path or a loaded scenario) at its own size, in this process:
     build, ``months`` steps, peak RSS."""
-    from .model import TuopinModel
     from .scenario import LoadedScenario, load_scenario
     from .state import Category
 
     loaded = scenario if isinstance(scenario, LoadedScenario) else load_scenario(scenario)
     loaded = _with_months(loaded, months)
-    rss0 = _peak_rss_bytes()
-    t0 = time.perf_counter()
-    model = TuopinModel(loaded)
-    t1 = time.perf_counter()
-    for _ in range(months):
-        model.step()
-    t2 = time.perf_counter()
-    rss1 = _peak_rss_bytes()
+    model, build, run, rss0, rss1 = _timed_run(loaded, months)
     n = model.hh.n
     registered = int((model.hh.category != Category.NEAR_LINE).sum())
     return {
         "scenario": loaded.name, "households": n, "registered_households": registered,
         "counties": model.geo.n_counties, "villages": len(model.geo.village_county), "months": months,
-        "build_seconds": round(t1 - t0, 2), "run_seconds": round(t2 - t1, 2),
-        "total_seconds": round(t2 - t0, 2),
-        "household_months_per_second": round(n * months / (t2 - t1)),
+        "build_seconds": round(build, 2), "run_seconds": round(run, 2),
+        "total_seconds": round(build + run, 2),
+        "household_months_per_second": round(n * months / run),
         "state_bytes_per_household": round(model.hh.nbytes / n, 1),
         "peak_rss_mib": round(rss1 / 2**20, 1),
         "peak_bytes_per_household": round(rss1 / n, 1),

@@ -9,8 +9,6 @@ is tested in test_ensemble.py; here the results streamed to a folder are compare
 from __future__ import annotations
 
 import functools
-import os
-import signal
 from pathlib import Path
 
 import pandas as pd
@@ -18,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 import sim.ensemble
-from helpers import copy_sanming, write
+from helpers import copy_sanming, kill_self_once, write
 from sim.cli import app
 from sim.ensemble import TABLES, run_ensemble
 from sim.ensemble import run_replicate as _run_replicate
@@ -32,13 +30,7 @@ runner = CliRunner()
 def die_once_on_dask(marks: str, scenario, seed, replicate):
     """``run_replicate``, except that the first attempt at replicate 1 kills its Dask worker."""
     if replicate == 1:
-        try:
-            fd = os.open(os.path.join(marks, "died"), os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        except FileExistsError:
-            pass
-        else:
-            os.close(fd)
-            os.kill(os.getpid(), signal.SIGKILL)
+        kill_self_once(marks, "died")
     return _run_replicate(scenario, seed, replicate)
 
 

@@ -37,7 +37,7 @@ from typer.testing import CliRunner
 
 import sim.ensemble
 import sim.output
-from helpers import copy_sanming, write
+from helpers import copy_sanming, kill_self_once, write
 from sim.cli import app
 from sim.ensemble import RETRIES, TABLES, EnsembleError, run_ensemble
 from sim.ensemble import run_replicate as _run_replicate
@@ -59,13 +59,7 @@ ALWAYS = REPLICATES - 1
 def die_once(marks: str, scenario, seed, replicate):
     """``run_replicate``, except that the first attempt at the victim kills its own process."""
     if replicate == VICTIM:
-        try:
-            fd = os.open(os.path.join(marks, f"died-{replicate}"), os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        except FileExistsError:
-            pass
-        else:
-            os.close(fd)
-            os.kill(os.getpid(), signal.SIGKILL)
+        kill_self_once(marks, f"died-{replicate}")
     return _run_replicate(scenario, seed, replicate)
 
 
