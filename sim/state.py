@@ -61,6 +61,7 @@ FIELDS: dict[str, tuple[str, str]] = {
     "relocation_area": ("bool", "lives where relocation applies (易地扶贫搬迁 areas)"),
     "housing_safe": ("bool", "housing safety guaranteed (住房安全)"),
     "insured": ("bool", "enrolled in basic medical insurance (基本医疗)"),
+    "insured_by_health": ("bool", "insured only because the health programme enrolled it"),
     "school_ok": ("bool", "every school-age child in school (义务教育)"),
     "farm": ("float32", "base farm and own-business income, yuan/year (household)"),
     "wage": ("float32", "base wage income when employed, yuan/year"),

@@ -285,3 +285,24 @@ def test_education_spending_is_what_households_receive(sanming):
     spent = sum(r["spent"] for r in model.ledger.spending_rows if r["programme"] == "education")
     assert spent > 0
     assert received == pytest.approx(spent, rel=1e-4)
+
+
+def test_health_is_credited_against_what_the_household_would_have_paid(sanming):
+    """Uninsured before enrolment: the programme saves 1 − 0.1 of an illness's cost; insured
+    before: 0.45 − 0.1. The credit (contribution) must follow."""
+    model = TuopinModel(sanming.with_changes({"scenario": {"population_scale": 0.3},
+                                              "budgets": {"health": 1e9}}), seed=5)
+    for _ in range(12):
+        model.step()
+    hh = model.hh
+    health = next(p for p in model.programmes if p.name == "health")
+    p = model.params
+    covered_share = p.value("programme.health.out_of_pocket_share")
+    insured_share = p.value("shocks.out_of_pocket_share_insured")
+    ill = (hh.medical_oop > 0) & (hh.enrolled_month[health.index] >= 0)
+    ratio = hh.contribution[health.index] / np.where(ill, hh.medical_oop, 1)
+    by_programme = ill & hh.insured_by_health
+    before = ill & ~hh.insured_by_health
+    assert by_programme.sum() > 5 and before.sum() > 5
+    assert np.allclose(ratio[by_programme], (1 - covered_share) / covered_share, rtol=1e-3)
+    assert np.allclose(ratio[before], (insured_share - covered_share) / covered_share, rtol=1e-3)
