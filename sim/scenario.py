@@ -8,12 +8,13 @@ path and the value.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import math
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -193,9 +194,10 @@ def _validate(raw: dict, files: list[Path], prov: dict[str, str], base_params: P
     except ValidationError as exc:
         err = exc.errors()[0]
         # Drop pydantic's markers of dict keys and union branches: keep the file's own key path.
-        key = ".".join(str(x) for x in err["loc"] if x != "[key]" and not _is_type_tag(x))
+        loc = [x for x in err["loc"] if x != "[key]" and not _is_type_tag(x)]
+        key = ".".join(str(x) for x in loc)
         raise InputError(_origin(prov, key, files[-1]), key, err.get("input"), _message(err),
-                         _allowed(err)) from None
+                         _allowed(err, loc)) from None
     meta = spec.scenario
     _check_years(spec, prov, files[-1])
     _check_parameter_years(spec, base_params, prov, files[-1])
@@ -273,7 +275,33 @@ def _message(err: dict) -> str:
     return msg.removeprefix("Value error, ")
 
 
-def _allowed(err: dict) -> str | None:
+def _keys_at(loc: list) -> list[str]:
+    """The keys the schema accepts in the table that holds ``loc``'s last key."""
+    model: Any = Scenario
+    container_key = False  # the next part is a dict key or list index, not a field
+    for part in loc[:-1]:
+        if container_key or not (isinstance(model, type) and issubclass(model, BaseModel)):
+            container_key = False
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return []
+        annotation = field.annotation
+        container_key = get_origin(annotation) in (list, dict)
+        # Unwrap list[...] / dict[..., X] to the table's model.
+        inner = [a for a in get_args(annotation) if isinstance(a, type) and issubclass(a, BaseModel)]
+        model = inner[0] if inner else annotation
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return list(model.model_fields)
+    return []
+
+
+def _allowed(err: dict, loc: list | None = None) -> str | None:
+    if err["type"] == "extra_forbidden" and loc:
+        keys = _keys_at(loc)
+        if keys:
+            close = difflib.get_close_matches(str(loc[-1]), keys, n=1, cutoff=0.6)
+            return (f"did you mean {close[0]}? " if close else "") + ", ".join(keys)
     ctx = err.get("ctx") or {}
     if "expected" in ctx:
         return str(ctx["expected"])
@@ -328,7 +356,23 @@ def _read_chain(path: Path, *, allow_outside: bool, depth: int, root: Path) -> t
     base, files, prov = _read_chain(parent, allow_outside=allow_outside, depth=depth + 1, root=root)
     merged = _merge(base, raw)
     merged.get("scenario", {}).pop("extends", None)
+    # What this file replaces whole (arrays, values) no longer comes from the base below it.
+    replaced = [k for k in own_prov if not isinstance(_get(raw, k), dict)]
+    prov = {k: v for k, v in prov.items() if not any(k.startswith(r + ".") for r in replaced)}
     return merged, files + [path], {**prov, **own_prov}
+
+
+def _get(raw: dict, key: str):
+    """The value at a dotted key path of a raw table (list items by index)."""
+    node: Any = raw
+    for part in key.split("."):
+        if isinstance(node, list) and part.isdigit():
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return None
+    return node
 
 
 def _flatten_parameters(table: dict, prefix: str = "") -> dict:

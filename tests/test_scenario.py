@@ -245,3 +245,30 @@ def test_input_error_survives_pickling():
     assert str(back) == str(err)
     assert (back.file, back.key, back.value, back.problem, back.allowed) == (
         err.file, err.key, err.value, err.problem, err.allowed)
+
+
+def test_unknown_key_lists_the_keys_allowed_there_and_the_closest(tmp_path):
+    copy_sanming(tmp_path)
+    cases = {
+        '[scenario]\nextends = "sanming.toml"\nname = "x"\nstrat_year = 2015\n': ("scenario.strat_year", "start_year"),
+        '[scenario]\nextends = "sanming.toml"\nname = "x"\n[population.categories.general]\nhouseholds = 1\npersns = 3\n':
+            ("population.categories.general.persns", "persons"),
+        '[scenario]\nextends = "sanming.toml"\nname = "x"\n[[population.counties]]\nname = "A"\npoor_persons = 3\nreductons = {2015 = 1}\n':
+            ("population.counties.0.reductons", "reductions"),
+    }
+    for text, (key, closest) in cases.items():
+        path = write(tmp_path, "child.toml", text)
+        with pytest.raises(InputError) as err:
+            load_scenario(path)
+        assert err.value.key == key
+        assert err.value.file == str(path)
+        assert f"did you mean {closest}?" in (err.value.allowed or "")
+
+
+def test_a_list_replaced_by_a_child_is_blamed_on_the_child(tmp_path):
+    copy_sanming(tmp_path)
+    path = write(tmp_path, "child.toml",
+                 '[scenario]\nextends = "sanming.toml"\nname = "x"\n[[population.counties]]\nname = "A"\npoor_persns = 3\n')
+    with pytest.raises(InputError) as err:
+        load_scenario(path)
+    assert err.value.file == str(path)
