@@ -40,7 +40,7 @@ def run(
     replicates: Annotated[int, typer.Option(min=1, help="Replicates, each with its own seed derived from the root seed.")] = 1,
     seed_file: Annotated[Optional[Path], typer.Option(help="Take the root seed and replicates from a seeds.toml written by an earlier run.")] = None,
     workers: Annotated[Optional[int], typer.Option(min=1, help="Worker processes (default: one per core). Results do not depend on it.")] = None,
-    dask: Annotated[Optional[str], typer.Option(help=f"Run replicates on the Dask scheduler at this address (default: ${DASK_ENV}, else [execution] dask in the config file). Results do not depend on it.")] = None,
+    dask: Annotated[Optional[str], typer.Option(help=f"Run replicates on the Dask scheduler at this address, or 'local' for local processes (default: ${DASK_ENV}, else execution.dask in the config file, else local). Results do not depend on it.")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Results folder (default: results/<scenario name>). Rerunning into it resumes.")] = None,
     plots: Annotated[bool, typer.Option(help="Write PNG plots.")] = True,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
@@ -68,7 +68,7 @@ def reproduce(
     manifest: Annotated[Path, typer.Argument(help="manifest.json of a published run.")],
     out: Annotated[Optional[Path], typer.Option(help="Where to re-run (default: <results folder>-reproduced).")] = None,
     workers: Annotated[Optional[int], typer.Option(min=1, help="Worker processes.")] = None,
-    dask: Annotated[Optional[str], typer.Option(help="Dask scheduler address.")] = None,
+    dask: Annotated[Optional[str], typer.Option(help=f"Dask scheduler address, or 'local' (default as for run: ${DASK_ENV}, else the config file, else local).")] = None,
 ) -> None:
     """Re-run a manifest's run and compare every output file; exit 1 on any difference."""
     from .executors import dask_address

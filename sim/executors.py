@@ -18,9 +18,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from .errors import InputError
+from .errors import EnsembleError, InputError
 
 DASK_ENV = "TUOPIN_DASK"
+CONNECT_TIMEOUT = "20s"  # how long to wait for a Dask scheduler before giving up
 CONFIG_ENV = "TUOPIN_CONFIG"
 EXECUTION_KEYS = {"dask": str}
 
@@ -34,6 +35,9 @@ def config_files() -> list[Path]:
 
 def execution_settings() -> dict:
     """The ``[execution]`` table of the first config file that exists, checked."""
+    named = os.environ.get(CONFIG_ENV)
+    if named and not Path(named).is_file():
+        raise InputError(named, CONFIG_ENV, named, "the config file named by the environment does not exist")
     for path in config_files():
         if not path.is_file():
             continue
@@ -47,6 +51,8 @@ def execution_settings() -> dict:
             key = sorted(unknown)[0]
             raise InputError(path, key, raw[key], "unknown key (a typo?)", "execution")
         table = raw.get("execution", {})
+        if not isinstance(table, dict):
+            raise InputError(path, "execution", table, "must be a table", '[execution] with dask = "ADDRESS"')
         for key, value in table.items():
             if key not in EXECUTION_KEYS:
                 raise InputError(path, f"execution.{key}", value, "unknown key (a typo?)", ", ".join(EXECUTION_KEYS))
@@ -56,10 +62,14 @@ def execution_settings() -> dict:
     return {}
 
 
+LOCAL = "local"  # --dask local: run on local processes whatever the environment or config say
+
+
 def dask_address(explicit: str | None = None) -> str | None:
-    """The Dask scheduler to use: the explicit address, else ``$TUOPIN_DASK``, else the config
-    file's ``execution.dask``, else none (local processes)."""
-    return explicit or os.environ.get(DASK_ENV) or execution_settings().get("dask") or None
+    """The Dask scheduler to use: the explicit address (``local`` for local processes), else
+    ``$TUOPIN_DASK``, else the config file's ``execution.dask``, else none (local processes)."""
+    address = explicit or os.environ.get(DASK_ENV) or execution_settings().get("dask") or None
+    return None if address == LOCAL else address
 
 
 def local_workers(workers: int | None, tasks: int) -> int:
@@ -76,7 +86,11 @@ def executor_for(workers: int, dask: str | None = None) -> Iterator[Executor]:
     if dask:
         from distributed import Client
 
-        client = Client(dask, set_as_default=False)
+        try:
+            client = Client(dask, set_as_default=False, timeout=CONNECT_TIMEOUT)
+        except (OSError, TimeoutError) as exc:
+            raise EnsembleError(f"cannot reach the Dask scheduler at {dask}: {exc} "
+                                f"(use --dask {LOCAL} to run on this machine)") from None
         try:
             yield client.get_executor(pure=False)
         finally:

@@ -8,6 +8,8 @@ from .results import TOTAL
 
 
 def _fmt(mean, low=None, high=None, scale=1.0, digits=0) -> str:
+    if pd.isna(mean):
+        return "–"  # e.g. a return rate in the first year, when nobody has exited yet
     text = f"{mean / scale:,.{digits}f}"
     if low is not None and not pd.isna(low):
         text += f" [{low / scale:,.{digits}f}–{high / scale:,.{digits}f}]"

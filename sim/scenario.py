@@ -12,6 +12,7 @@ import difflib
 import hashlib
 import json
 import math
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
@@ -164,6 +165,7 @@ class LoadedScenario:
     def with_changes(self, changes: dict, origin: str = "<python>") -> "LoadedScenario":
         """A new scenario with ``changes`` (same shape as a scenario file) laid over this one."""
         raw = _merge(self.raw, changes)
+        _spread_budgets(self.raw, changes, raw)
         prov = {**self.prov, **{k: origin for k in _leaf_keys(changes)}}
         return _validate(raw, self.files, prov, base_params=ParameterSet.defaults())
 
@@ -196,7 +198,7 @@ def _validate(raw: dict, files: list[Path], prov: dict[str, str], base_params: P
         # Drop pydantic's markers of dict keys and union branches: keep the file's own key path.
         loc = [x for x in err["loc"] if x != "[key]" and not _is_type_tag(x)]
         key = ".".join(str(x) for x in loc)
-        raise InputError(_origin(prov, key, files[-1]), key, err.get("input"), _message(err),
+        raise InputError(_origin(prov, key, files[-1]), key, err.get("input"), _message(err, loc),
                          _allowed(err, loc)) from None
     meta = spec.scenario
     _check_years(spec, prov, files[-1])
@@ -264,15 +266,21 @@ def _is_type_tag(part) -> bool:
     return isinstance(part, str) and (part in ("float", "int", "str", "bool") or "[" in part)
 
 
-def _message(err: dict) -> str:
+def _message(err: dict, loc: list) -> str:
     msg = err["msg"]
     if err["type"] == "extra_forbidden":
-        return "unknown key (a typo?)"
+        return "unknown key" + _suggestion(str(loc[-1]) if loc else "", _keys_at(loc) if loc else [])
     if err["type"] == "missing":
         return "required key is missing"
     if err["type"] == "literal_error":
-        return "not one of the allowed values"
+        choices = re.findall(r"'([^']*)'", str((err.get("ctx") or {}).get("expected", "")))
+        return "not one of the allowed values" + _suggestion(str(err.get("input")), choices)
     return msg.removeprefix("Value error, ")
+
+
+def _suggestion(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else " (a typo?)"
 
 
 def _keys_at(loc: list) -> list[str]:
@@ -298,18 +306,13 @@ def _keys_at(loc: list) -> list[str]:
 
 def _allowed(err: dict, loc: list | None = None) -> str | None:
     if err["type"] == "extra_forbidden" and loc:
-        keys = _keys_at(loc)
-        if keys:
-            close = difflib.get_close_matches(str(loc[-1]), keys, n=1, cutoff=0.6)
-            return (f"did you mean {close[0]}? " if close else "") + ", ".join(keys)
+        return ", ".join(_keys_at(loc)) or None
     ctx = err.get("ctx") or {}
     if "expected" in ctx:
         return str(ctx["expected"])
     for bound in ("ge", "gt", "le", "lt"):
         if bound in ctx:
             return f"{ {'ge': '>=', 'gt': '>', 'le': '<=', 'lt': '<'}[bound]} {ctx[bound]}"
-    if err["type"] == "extra_forbidden":
-        return None
     return None
 
 
@@ -339,6 +342,8 @@ def _read_chain(path: Path, *, allow_outside: bool, depth: int, root: Path) -> t
         raise InputError(path, "", None, "not valid TOML: nested too deeply") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(path, "", None, f"cannot read: {exc}") from None
+    if isinstance(raw.get("parameters"), dict):
+        raw["parameters"] = _flatten_parameters(raw["parameters"])
     meta = raw.get("scenario", {})
     parent_name = meta.get("extends") if isinstance(meta, dict) else None
     own_prov = {k: str(path) for k in _leaf_keys(raw)}
@@ -354,12 +359,28 @@ def _read_chain(path: Path, *, allow_outside: bool, depth: int, root: Path) -> t
                          "points outside the scenario's folder tree",
                          f"files under {root} (or pass --allow-outside)")
     base, files, prov = _read_chain(parent, allow_outside=allow_outside, depth=depth + 1, root=root)
-    merged = _merge(base, raw)
+    _spread_budgets(base, raw, merged := _merge(base, raw))
     merged.get("scenario", {}).pop("extends", None)
     # What this file replaces whole (arrays, values) no longer comes from the base below it.
     replaced = [k for k in own_prov if not isinstance(_get(raw, k), dict)]
     prov = {k: v for k, v in prov.items() if not any(k.startswith(r + ".") for r in replaced)}
     return merged, files + [path], {**prov, **own_prov}
+
+
+def _spread_budgets(base: dict, child: dict, merged: dict) -> None:
+    """A child's year table over a base's single amount: years the child does not list keep the
+    base's amount (a single amount stands for every year of the run)."""
+    base_b, child_b = base.get("budgets"), child.get("budgets")
+    if not (isinstance(base_b, dict) and isinstance(child_b, dict)):
+        return
+    meta = merged.get("scenario", {})
+    start, end = meta.get("start_year"), meta.get("end_year")
+    if not (isinstance(start, int) and isinstance(end, int)):
+        return
+    for prog, amount in child_b.items():
+        old = base_b.get(prog)
+        if isinstance(amount, dict) and isinstance(old, (int, float)) and not isinstance(old, bool):
+            merged["budgets"][prog] = {**{str(y): old for y in range(start, end + 1)}, **amount}
 
 
 def _get(raw: dict, key: str):

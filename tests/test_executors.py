@@ -150,3 +150,36 @@ def test_config_file_sets_the_dask_address_and_is_checked(tmp_path, monkeypatch)
     with pytest.raises(InputError) as err:
         dask_address()
     assert str(config) in str(err.value) and "execution.daks" in str(err.value)
+
+
+def test_bad_or_missing_config_is_refused_and_local_overrides_it(tmp_path, monkeypatch):
+    from sim.errors import InputError
+    from sim.executors import CONFIG_ENV, DASK_ENV, dask_address
+
+    monkeypatch.delenv(DASK_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    config = tmp_path / "cluster.toml"
+    config.write_text('execution = "tcp://x:1"\n')
+    monkeypatch.setenv(CONFIG_ENV, str(config))
+    with pytest.raises(InputError) as err:
+        dask_address()
+    assert err.value.key == "execution"
+    config.write_text('[execution]\ndask = "tcp://127.0.0.1:9"\n')
+    assert dask_address("local") is None  # --dask local wins over the config file
+    monkeypatch.setenv(CONFIG_ENV, str(tmp_path / "missing.toml"))
+    with pytest.raises(InputError):
+        dask_address()
+
+
+def test_unreachable_scheduler_is_one_error(tmp_path, sanming, monkeypatch):
+    import sim.executors
+    from sim.ensemble import run_ensemble
+    from sim.errors import EnsembleError
+
+    monkeypatch.setattr(sim.executors, "CONNECT_TIMEOUT", "2s")
+
+    small = sanming.with_changes({"scenario": {"population_scale": 0.02}})
+    with pytest.raises(EnsembleError) as err:
+        run_ensemble(small, replicates=2, dask="tcp://127.0.0.1:9", progress=False)
+    assert "127.0.0.1:9" in str(err.value) and "--dask local" in str(err.value)

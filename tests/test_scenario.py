@@ -262,7 +262,8 @@ def test_unknown_key_lists_the_keys_allowed_there_and_the_closest(tmp_path):
             load_scenario(path)
         assert err.value.key == key
         assert err.value.file == str(path)
-        assert f"did you mean {closest}?" in (err.value.allowed or "")
+        assert f"did you mean '{closest}'?" in err.value.problem
+        assert closest in (err.value.allowed or "")
 
 
 def test_a_list_replaced_by_a_child_is_blamed_on_the_child(tmp_path):
@@ -272,3 +273,25 @@ def test_a_list_replaced_by_a_child_is_blamed_on_the_child(tmp_path):
     with pytest.raises(InputError) as err:
         load_scenario(path)
     assert err.value.file == str(path)
+
+
+def test_parameter_tables_merge_key_by_key_through_extends(tmp_path):
+    copy_sanming(tmp_path)
+    write(tmp_path, "b.toml", '[scenario]\nextends = "sanming.toml"\nname = "b"\n'
+                              '[parameters.shocks]\nillness_rate = 0.01\ndisability_rate = 0.0001\n')
+    c = write(tmp_path, "c.toml", '[scenario]\nextends = "b.toml"\nname = "c"\n[parameters.shocks]\nillness_rate = 0.02\n')
+    params = load_scenario(c).params
+    assert params.value("shocks.illness_rate") == 0.02
+    assert params.value("shocks.disability_rate") == 0.0001
+    assert params["shocks.disability_rate"].origin == str(tmp_path / "b.toml")
+
+
+def test_a_year_table_over_a_single_amount_keeps_it_for_unlisted_years(tmp_path, sanming):
+    copy_sanming(tmp_path)
+    child = write(tmp_path, "c.toml", '[scenario]\nextends = "sanming.toml"\nname = "c"\n'
+                                      '[budgets]\nemployment = { 2015 = 8e6, 2016 = 9e6 }\n')
+    spec = load_scenario(child).spec
+    base = sanming.spec.budget("employment", 2017)
+    assert [spec.budget("employment", y) for y in spec.years] == [8e6, 9e6] + [base] * 4
+    changed = sanming.with_changes({"budgets": {"employment": {2016: 1.0}}}).spec
+    assert [changed.budget("employment", y) for y in changed.years] == [base, 1.0] + [base] * 4
