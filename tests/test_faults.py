@@ -109,6 +109,14 @@ def _same_files(a: Path, b: Path, names=TABLES) -> None:
             assert (a / f"{name}.{ext}").read_bytes() == (b / f"{name}.{ext}").read_bytes(), f"{name}.{ext}"
 
 
+@pytest.fixture
+def marks(tmp_path) -> Path:
+    """Where a killed worker leaves its mark, so that it dies only as often as the test wants."""
+    folder = tmp_path / "marks"
+    folder.mkdir()
+    return folder
+
+
 @pytest.fixture(scope="module")
 def reference(tiny, tmp_path_factory):
     """The uninterrupted ensemble, streamed to a folder with one process."""
@@ -131,10 +139,8 @@ def _counting(monkeypatch) -> list[int]:
 
 # --- 1. a worker process killed mid-ensemble ---------------------------------------------------
 
-def test_worker_killed_once_is_replaced_and_tables_are_unchanged(tiny, reference, tmp_path, monkeypatch, counters):
+def test_worker_killed_once_is_replaced_and_tables_are_unchanged(marks, tiny, reference, tmp_path, monkeypatch, counters):
     _, ref_out = reference
-    marks = tmp_path / "marks"
-    marks.mkdir()
     monkeypatch.setattr(sim.ensemble, "run_replicate", functools.partial(die_once, str(marks)))
     out = tmp_path / "out"
     ens = run_ensemble(tiny, seed=SEED, replicates=REPLICATES, workers=2, out=out, progress=False)
@@ -149,11 +155,9 @@ def test_worker_killed_once_is_replaced_and_tables_are_unchanged(tiny, reference
         pd.testing.assert_frame_equal(ens.tables[name], reference[0].tables[name])
 
 
-def test_worker_that_always_dies_gives_an_ensemble_error_keeps_finished_replicates_and_resumes(
+def test_worker_that_always_dies_gives_an_ensemble_error_keeps_finished_replicates_and_resumes(marks, 
         tiny, reference, tmp_path, monkeypatch, counters):
     ref, ref_out = reference
-    marks = tmp_path / "marks"
-    marks.mkdir()
     out = tmp_path / "out"
     monkeypatch.setattr(sim.ensemble, "run_replicate", functools.partial(die_always, str(marks)))
     with pytest.raises(EnsembleError) as exc:
@@ -185,9 +189,7 @@ def test_worker_that_always_dies_gives_an_ensemble_error_keeps_finished_replicat
     _same_files(out, ref_out)
 
 
-def test_cli_reports_a_worker_that_keeps_dying_in_one_line_with_exit_4(small_file, tmp_path, monkeypatch, counters):
-    marks = tmp_path / "marks"
-    marks.mkdir()
+def test_cli_reports_a_worker_that_keeps_dying_in_one_line_with_exit_4(marks, small_file, tmp_path, monkeypatch, counters):
     monkeypatch.setattr(sim.ensemble, "run_replicate", functools.partial(die_always, str(marks)))
     monkeypatch.setattr(sim.ensemble, "RETRIES", 0)  # one pool, no replacement: quicker, same path
     out = tmp_path / "out"
@@ -203,12 +205,10 @@ def test_cli_reports_a_worker_that_keeps_dying_in_one_line_with_exit_4(small_fil
     assert _complete(out / "replicates") and not (out / MANIFEST).exists()
 
 
-def test_worker_death_on_a_supplied_executor_is_an_ensemble_error_and_a_rerun_resumes(
+def test_worker_death_on_a_supplied_executor_is_an_ensemble_error_and_a_rerun_resumes(marks, 
         tiny, reference, tmp_path, monkeypatch, counters):
     """A pool passed in by the caller cannot be replaced: its broken state is reported at once."""
     _, ref_out = reference
-    marks = tmp_path / "marks"
-    marks.mkdir()
     out = tmp_path / "out"
     monkeypatch.setattr(sim.ensemble, "run_replicate", functools.partial(die_once, str(marks)))
     with ProcessPoolExecutor(max_workers=2, mp_context=get_context("forkserver")) as pool:

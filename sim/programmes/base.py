@@ -160,7 +160,7 @@ class Programme:
     def monthly_gain(self, hh: "Households", idx: np.ndarray) -> np.ndarray:
         """This month's flow for ``idx`` (the members); recomputed only when it can change."""
         m = self.model.month
-        if self._gain_month < 0 or m % MONTHS == 0 or m in self._changes:
+        if self._gain_month < 0 or m in self._changes:  # members() resets it each January
             self._gain = hh.benefit[self.index, idx] * (self.monthly_factor(hh, idx) / MONTHS)
             self._gain_month = m
         return self._gain
