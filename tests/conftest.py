@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from helpers import SANMING, scaled
-from sim.scenario import load_scenario
+from sim.inputs.scenario import load_scenario
 
 settings.register_profile(
     "default", max_examples=15, deadline=None,

@@ -9,7 +9,7 @@ from typing import Callable
 import numpy as np
 
 from sim.programmes import PROGRAMME_NAMES
-from sim.scenario import LoadedScenario
+from sim.inputs.scenario import LoadedScenario
 
 ROOT = Path(__file__).resolve().parent.parent
 SANMING = ROOT / "scenarios" / "sanming.toml"
@@ -25,30 +25,25 @@ def budgets(loaded: LoadedScenario, factor: float | dict[str, float] = 1.0,
             only: set[str] | None = None) -> LoadedScenario:
     """Every programme budget times ``factor`` (one number, or one per programme); with ``only``,
     the programmes not named get nothing."""
-    changes = {}
-    for prog in PROGRAMME_NAMES:
-        f = factor.get(prog, 1.0) if isinstance(factor, dict) else factor
-        if only is not None and prog not in only:
-            f = 0.0
-        amount = loaded.raw.get("budgets", {}).get(prog, 0.0)
-        if isinstance(amount, dict):
-            changes[prog] = {str(y): float(v) * f for y, v in amount.items()}
-        else:
-            changes[prog] = float(amount) * f
-    return loaded.with_changes({"budgets": changes})
+    factors = {prog: (factor.get(prog, 1.0) if isinstance(factor, dict) else factor) for prog in PROGRAMME_NAMES}
+    if only is not None:
+        factors = {prog: (f if prog in only else 0.0) for prog, f in factors.items()}
+    return loaded.with_budgets_scaled(factors)
 
 
 def zero_budgets(loaded: LoadedScenario) -> LoadedScenario:
     return budgets(loaded, 0.0)
 
 
-def run_with_checks(model, after_assessment: Callable[[object], None]):
-    """Run ``model`` month by month, calling ``after_assessment(model)`` after every December."""
+def run_with_checks(model, after_assessment: Callable[[object, int], None]):
+    """Run ``model`` month by month, calling ``after_assessment(model, year)`` after every December
+    (``year`` is the year just assessed: the model's clock has moved on to the next January)."""
     while model.month < model.n_months:
         december = model.month % MONTHS == MONTHS - 1
+        year = model.year
         model.step()
         if december:
-            after_assessment(model)
+            after_assessment(model, year)
     return model
 
 

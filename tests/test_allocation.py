@@ -12,7 +12,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.allocation import allocate
+from sim.core.allocation import allocate
 
 TOLERANCE = 1e-3
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from helpers import budgets, run_with_checks
 from sim.model import TuopinModel
 from sim.programmes import PROGRAMME_NAMES
-from sim.state import Status
+from sim.core.state import Status
 
 multiplier = st.sampled_from([0.0, 0.5, 1.0, 3.0])
 config = st.fixed_dictionaries({
@@ -41,21 +41,21 @@ def _run(sanming, cfg):
         "population_scale": cfg["scale"], "targeting": cfg["targeting"], "poverty_line": cfg["poverty_line"]}})
     model = TuopinModel(loaded, seed=cfg["seed"])
     reg = model.hh.status == Status.POOR
-    initial = (np.bincount(model.hh.county[reg], minlength=model.geo.n_counties),
-               np.bincount(model.hh.county[reg], weights=model.hh.size[reg], minlength=model.geo.n_counties))
+    initial = (np.bincount(model.hh.county[reg], minlength=model.counties.n),
+               np.bincount(model.hh.county[reg], weights=model.hh.size[reg], minlength=model.counties.n))
     counts = {}
     violations = []
 
-    def check(m):
+    def check(m, year):
         hh = m.hh
-        line = m.poverty_line(m.year)
+        line = m.line(year)
         exited = hh.status == Status.EXITED
         bad = np.flatnonzero(exited & (hh.last_income_pc < line))
         if bad.size:
-            violations.append((m.year, bad[:5].tolist(), hh.last_income_pc[bad[:5]].tolist(), line))
+            violations.append((year, bad[:5].tolist(), hh.last_income_pc[bad[:5]].tolist(), line))
         poor = hh.status == Status.POOR
-        n_c = m.geo.n_counties
-        counts[m.year] = (np.bincount(hh.county[poor], minlength=n_c),
+        n_c = m.counties.n
+        counts[year] = (np.bincount(hh.county[poor], minlength=n_c),
                           np.bincount(hh.county[poor], weights=hh.size[poor], minlength=n_c),
                           np.bincount(hh.county[exited], minlength=n_c))
 
@@ -78,7 +78,7 @@ def test_spending_never_exceeds_the_budget(sanming, cfg):
     scale = cfg["scale"]
     results = model.results
     sp = results.spending
-    assert len(sp) == (model.geo.n_counties + 1) * len(PROGRAMME_NAMES) * len(model.spec.years)
+    assert len(sp) == (model.counties.n + 1) * len(PROGRAMME_NAMES) * len(model.spec.years)
     over = sp[sp.spent > sp.budget * (1 + 1e-9) + 1e-2 / scale]
     assert over.empty, f"spending above budget:\n{over}"
     assert (sp.spent >= 0).all()
@@ -94,7 +94,7 @@ def test_spending_never_exceeds_the_budget(sanming, cfg):
 def test_register_stock_flow_identity(sanming, cfg):
     model, initial, counts, _ = _run(sanming, cfg)
     scale = cfg["scale"]
-    names = model.geo.county_names
+    names = model.counties.names
     results = model.results
     y = results.yearly
     for unit in ("households", "persons"):

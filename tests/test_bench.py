@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from sim import bench
-from sim.scenario import load_scenario
+from sim.app import bench
+from sim.model import STAGES
+from sim.inputs.scenario import load_scenario
 
 from helpers import ROOT, scaled
 
 MEASURE_KEYS = {"households", "months", "build_seconds", "run_seconds", "household_months_per_second",
-                "state_bytes_per_household", "peak_bytes_per_household", "peak_rss_mib"}
+                "state_bytes_per_household", "peak_bytes_per_household", "peak_rss_mib", "stage_share"}
 
 
 def test_measure_tiny():
@@ -20,6 +21,9 @@ def test_measure_tiny():
     assert 15_000 < r["households"] < 25_000
     for key in ("run_seconds", "household_months_per_second", "state_bytes_per_household", "peak_rss_mib"):
         assert r[key] > 0, key
+    # Every stage of a month is timed; the shares add up to the whole run.
+    assert list(r["stage_share"]) == [s.name for s in STAGES]
+    assert sum(r["stage_share"].values()) == pytest.approx(1.0, abs=0.01)
 
 
 @pytest.mark.parametrize("months", [12, 60, 72])

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from helpers import ROOT, copy_sanming, write
-from sim.cli import app
+from sim.app.cli import app
 
 runner = CliRunner()
 
@@ -112,7 +112,7 @@ def test_unwritable_output_folder_exits_3(tmp_path):
 
 
 def test_params_lists_every_parameter_and_scenario_values(tmp_path):
-    from sim.params import ParameterSet
+    from sim.inputs.params import ParameterSet
 
     result = runner.invoke(app, ["params", "--csv"])
     assert result.exit_code == 0

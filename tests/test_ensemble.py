@@ -5,11 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-import sim.ensemble
-from sim.ensemble import TABLES, plan_targets, run_ensemble
+import sim.execution.ensemble
+from sim.execution.ensemble import TABLES, plan_targets, run_ensemble
 from sim.model import TuopinModel
-from sim.output import table_bytes_csv
-from sim.rng import replicate_seeds
+from sim.execution.output import table_bytes_csv
+from sim.core.streams import replicate_seeds
 
 
 @pytest.fixture(scope="module")
@@ -66,13 +66,13 @@ def test_resume_runs_only_what_is_missing_and_gives_the_same_tables(serial, tiny
     (rep / "pathways-00001.parquet").unlink()
 
     ran = []
-    original = sim.ensemble.run_replicate
+    original = sim.execution.ensemble.run_replicate
 
     def counting(scenario, seed, replicate):
         ran.append(replicate)
         return original(scenario, seed, replicate)
 
-    monkeypatch.setattr(sim.ensemble, "run_replicate", counting)
+    monkeypatch.setattr(sim.execution.ensemble, "run_replicate", counting)
     again = run_ensemble(tiny, seed=5, replicates=3, workers=1, out=out, progress=False)
     assert ran == [1]
     _same(serial, again)
@@ -90,8 +90,8 @@ def test_resume_ignores_replicates_of_another_scenario_or_seed(tiny, tmp_path, m
     out = tmp_path / "res"
     run_ensemble(tiny, seed=5, replicates=2, workers=1, out=out, progress=False)
     ran = []
-    original = sim.ensemble.run_replicate
-    monkeypatch.setattr(sim.ensemble, "run_replicate",
+    original = sim.execution.ensemble.run_replicate
+    monkeypatch.setattr(sim.execution.ensemble, "run_replicate",
                         lambda s, seed, k: ran.append(k) or original(s, seed, k))
     other = tiny.with_changes({"budgets": {"industry": 1.0}})
     fresh = run_ensemble(other, seed=5, replicates=2, workers=1, out=out, progress=False)

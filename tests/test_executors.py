@@ -15,12 +15,12 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-import sim.ensemble
+import sim.execution.ensemble
 from helpers import copy_sanming, kill_self_once, write
-from sim.cli import app
-from sim.ensemble import TABLES, run_ensemble
-from sim.ensemble import run_replicate as _run_replicate
-from sim.executors import DASK_ENV, dask_address
+from sim.app.cli import app
+from sim.execution.ensemble import TABLES, run_ensemble
+from sim.execution.ensemble import run_replicate as _run_replicate
+from sim.execution.executors import DASK_ENV, dask_address
 
 SEED = 23
 REPLICATES = 3
@@ -89,7 +89,7 @@ def test_a_killed_dask_worker_does_not_change_the_results(tiny, cluster, local, 
     _, ref_out = local
     marks = tmp_path / "marks"
     marks.mkdir()
-    monkeypatch.setattr(sim.ensemble, "run_replicate", functools.partial(die_once_on_dask, str(marks)))
+    monkeypatch.setattr(sim.execution.ensemble, "run_replicate", functools.partial(die_once_on_dask, str(marks)))
     out = tmp_path / "dask"
     run_ensemble(tiny, seed=SEED, replicates=REPLICATES, out=out, progress=False, dask=cluster.scheduler_address)
     assert (marks / "died").exists(), "the worker was not killed"
@@ -131,8 +131,8 @@ def test_cli_run_uses_the_cluster_named_in_the_environment(cluster, local, tmp_p
 
 
 def test_config_file_sets_the_dask_address_and_is_checked(tmp_path, monkeypatch):
-    from sim.errors import InputError
-    from sim.executors import CONFIG_ENV, DASK_ENV, dask_address
+    from sim.inputs.errors import InputError
+    from sim.execution.executors import CONFIG_ENV, DASK_ENV, dask_address
 
     monkeypatch.delenv(DASK_ENV, raising=False)
     monkeypatch.chdir(tmp_path)
@@ -153,8 +153,8 @@ def test_config_file_sets_the_dask_address_and_is_checked(tmp_path, monkeypatch)
 
 
 def test_bad_or_missing_config_is_refused_and_local_overrides_it(tmp_path, monkeypatch):
-    from sim.errors import InputError
-    from sim.executors import CONFIG_ENV, DASK_ENV, dask_address
+    from sim.inputs.errors import InputError
+    from sim.execution.executors import CONFIG_ENV, DASK_ENV, dask_address
 
     monkeypatch.delenv(DASK_ENV, raising=False)
     monkeypatch.chdir(tmp_path)
@@ -173,11 +173,11 @@ def test_bad_or_missing_config_is_refused_and_local_overrides_it(tmp_path, monke
 
 
 def test_unreachable_scheduler_is_one_error(tmp_path, sanming, monkeypatch):
-    import sim.executors
-    from sim.ensemble import run_ensemble
-    from sim.errors import EnsembleError
+    import sim.execution.executors
+    from sim.execution.ensemble import run_ensemble
+    from sim.execution.errors import EnsembleError
 
-    monkeypatch.setattr(sim.executors, "CONNECT_TIMEOUT", "2s")
+    monkeypatch.setattr(sim.execution.executors, "CONNECT_TIMEOUT", "2s")
 
     small = sanming.with_changes({"scenario": {"population_scale": 0.02}})
     with pytest.raises(EnsembleError) as err:

@@ -35,15 +35,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-import sim.ensemble
-import sim.output
+import sim.execution.ensemble
+import sim.execution.output
 from helpers import copy_sanming, kill_self_once, write
-from sim.cli import app
-from sim.ensemble import RETRIES, TABLES, EnsembleError, run_ensemble
-from sim.ensemble import run_replicate as _run_replicate
-from sim.errors import InputError, OutputError
-from sim.output import MANIFEST, atomic_write, sha256, table_bytes_csv, write_bytes, write_table
-from sim.runs import BYTES_PER_HOUSEHOLD, estimated_households, run_scenario
+from sim.app.cli import app
+from sim.execution.ensemble import RETRIES, TABLES, EnsembleError, run_ensemble
+from sim.execution.ensemble import run_replicate as _run_replicate
+from sim.inputs.errors import InputError
+from sim.execution.errors import OutputError
+from sim.execution.output import MANIFEST, atomic_write, sha256, table_bytes_csv, write_bytes, write_table
+from sim.app.runs import BYTES_PER_HOUSEHOLD, estimated_households, run_scenario
 
 runner = CliRunner()
 SEED = 17
@@ -133,7 +134,7 @@ def _counting(monkeypatch) -> list[int]:
         ran.append(replicate)
         return _run_replicate(scenario, seed, replicate)
 
-    monkeypatch.setattr(sim.ensemble, "run_replicate", counting)
+    monkeypatch.setattr(sim.execution.ensemble, "run_replicate", counting)
     return ran
 
 
@@ -141,7 +142,7 @@ def _counting(monkeypatch) -> list[int]:
 
 def test_worker_killed_once_is_replaced_and_tables_are_unchanged(marks, tiny, reference, tmp_path, monkeypatch, counters):
     _, ref_out = reference
-    monkeypatch.setattr(sim.ensemble, "run_replicate", functools.partial(die_once, str(marks)))
+    monkeypatch.setattr(sim.execution.ensemble, "run_replicate", functools.partial(die_once, str(marks)))
     out = tmp_path / "out"
     ens = run_ensemble(tiny, seed=SEED, replicates=REPLICATES, workers=2, out=out, progress=False)
     assert (marks / f"died-{VICTIM}").exists(), "the worker was not killed"
@@ -159,7 +160,7 @@ def test_worker_that_always_dies_gives_an_ensemble_error_keeps_finished_replicat
         tiny, reference, tmp_path, monkeypatch, counters):
     ref, ref_out = reference
     out = tmp_path / "out"
-    monkeypatch.setattr(sim.ensemble, "run_replicate", functools.partial(die_always, str(marks)))
+    monkeypatch.setattr(sim.execution.ensemble, "run_replicate", functools.partial(die_always, str(marks)))
     with pytest.raises(EnsembleError) as exc:
         run_ensemble(tiny, seed=SEED, replicates=REPLICATES, workers=2, out=out, progress=False)
     deaths = list(marks.iterdir())
@@ -190,8 +191,8 @@ def test_worker_that_always_dies_gives_an_ensemble_error_keeps_finished_replicat
 
 
 def test_cli_reports_a_worker_that_keeps_dying_in_one_line_with_exit_4(marks, small_file, tmp_path, monkeypatch, counters):
-    monkeypatch.setattr(sim.ensemble, "run_replicate", functools.partial(die_always, str(marks)))
-    monkeypatch.setattr(sim.ensemble, "RETRIES", 0)  # one pool, no replacement: quicker, same path
+    monkeypatch.setattr(sim.execution.ensemble, "run_replicate", functools.partial(die_always, str(marks)))
+    monkeypatch.setattr(sim.execution.ensemble, "RETRIES", 0)  # one pool, no replacement: quicker, same path
     out = tmp_path / "out"
     result = runner.invoke(app, ["run", str(small_file), "--out", str(out), "--no-plots", "--workers", "2",
                                  "--replicates", str(REPLICATES)])
@@ -210,7 +211,7 @@ def test_worker_death_on_a_supplied_executor_is_an_ensemble_error_and_a_rerun_re
     """A pool passed in by the caller cannot be replaced: its broken state is reported at once."""
     _, ref_out = reference
     out = tmp_path / "out"
-    monkeypatch.setattr(sim.ensemble, "run_replicate", functools.partial(die_once, str(marks)))
+    monkeypatch.setattr(sim.execution.ensemble, "run_replicate", functools.partial(die_once, str(marks)))
     with ProcessPoolExecutor(max_workers=2, mp_context=get_context("forkserver")) as pool:
         with pytest.raises(EnsembleError) as exc:
             run_ensemble(tiny, seed=SEED, replicates=REPLICATES, out=out, progress=False, executor=pool)
@@ -389,8 +390,8 @@ class _FullDisk:
         fake_tempfile, fake_os = _Proxy(tempfile), _Proxy(os)
         fake_tempfile.mkstemp = self._mkstemp
         fake_os.fdopen = self._fdopen
-        monkeypatch.setattr(sim.output, "tempfile", fake_tempfile)
-        monkeypatch.setattr(sim.output, "os", fake_os)
+        monkeypatch.setattr(sim.execution.output, "tempfile", fake_tempfile)
+        monkeypatch.setattr(sim.execution.output, "os", fake_os)
 
     def _mkstemp(self, *args, **kwargs):
         fd, name = tempfile.mkstemp(*args, **kwargs)
@@ -522,7 +523,7 @@ def test_writer_process_killed_midway_leaves_the_previous_file(tmp_path, counter
     path.write_bytes(old)
     code = textwrap.dedent("""
         import sys, time
-        from sim.output import atomic_write
+        from sim.execution.output import atomic_write
 
         def slow(fh):
             for _ in range(100_000):

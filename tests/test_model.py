@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import sim.model
 from helpers import budgets, scaled, snapshot, totals, zero_budgets
-from sim.ensemble import run_ensemble
-from sim.model import TuopinModel
+from sim.execution.ensemble import run_ensemble
+from sim.core.budget import BudgetYear
+from sim.model import TuopinModel, simulate
 from sim.programmes import PROGRAMME_NAMES
-from sim.state import FIELDS, Status
+from sim.core.state import FIELDS, Status
 
 
 def test_run_covers_every_year_and_county(small):
@@ -19,7 +19,7 @@ def test_run_covers_every_year_and_county(small):
     assert m.month == m.n_months == 72
     y = m.results.yearly
     assert sorted(y.year.unique()) == list(range(2015, 2021))
-    assert set(y.county) == set(m.geo.county_names) | {"ALL"}
+    assert set(y.county) == set(m.counties.names) | {"ALL"}
     assert len(y) == 6 * 13
     # Tables are at full scale: the register starts at the plan's 82,143 persons (up to rounding).
     start = totals(y).set_index("year").poor_persons_start[2015]
@@ -85,11 +85,15 @@ def test_same_seed_same_results_other_seed_other(small):
     assert not np.allclose(a.yearly.exits_persons, c.yearly.exits_persons)
 
 
-def test_seed_defaults_to_the_scenario_seed(small):
-    a = TuopinModel(small)
-    assert a.seed == small.spec.scenario.seed
-    b = TuopinModel(small, seed=small.spec.scenario.seed)
-    assert np.array_equal(a.hh.last_income_pc, b.hh.last_income_pc)
+def test_a_model_without_a_seed_draws_one_and_records_it(small):
+    """As Mesa models do (batch_run passes seed=None for each iteration): a fresh seed each time,
+    kept in model.seed so that the run can be made again. simulate() uses the scenario's seed."""
+    a, b = TuopinModel(small), TuopinModel(small)
+    assert a.seed != b.seed
+    again = TuopinModel(small, seed=a.seed)
+    assert np.array_equal(a.hh.last_income_pc, again.hh.last_income_pc)
+    assert not np.array_equal(a.hh.last_income_pc, b.hh.last_income_pc)
+    assert simulate(small).seed == small.spec.scenario.seed
 
 
 def _recording(model):
@@ -115,14 +119,14 @@ def test_budget_options_share_households_and_shocks(small):
     for name in before[0]:
         assert np.array_equal(before[0][name], before[1][name]), name
     assert set(FIELDS) <= set(before[0])
-    assert np.array_equal(models[0].illness_rate, models[1].illness_rate)
+    assert np.array_equal(models[0].hh.illness_rate, models[1].hh.illness_rate)
     draws = [_recording(m) for m in models]
     markets = [[], []]
     for k, m in enumerate(models):
         while m.month < m.n_months:
             m.step()
             if m.month % 12 == 1:
-                markets[k].append(m.market_factor.copy())
+                markets[k].append(m.counties.market_factor.copy())
     for stream in ("illness", "disability", "job_loss", "entry_detection"):
         keys = sorted(k for k in draws[0] if k[0] == stream)
         assert len(keys) >= 6, stream
@@ -139,22 +143,22 @@ def test_budget_options_share_households_and_shocks(small):
 def test_no_household_is_both_continuing_and_a_new_candidate(small, monkeypatch):
     """A household is funded at most once per programme and year: a continuing participant is
     renewed, not enrolled again (otherwise its cost is counted twice against the budget)."""
-    original = sim.model.allocate
+    original = BudgetYear.offers
     calls = []
 
-    def checked(county, n_c, continuing, continuing_cost, candidates, *rest):
-        result = original(county, n_c, continuing, continuing_cost, candidates, *rest)
-        calls.append((len(continuing), np.intersect1d(continuing, candidates).size,
-                      np.intersect1d(result.funded_continuing, result.new).size))
-        return result
+    def checked(self, hh, regime, year):
+        offers = original(self, hh, regime, year)
+        for offer in offers:
+            q = offer.households
+            calls.append((year, offer.programme.name, int((q.tier == 0).sum()), len(q.idx) - len(np.unique(q.idx))))
+        return offers
 
-    monkeypatch.setattr(sim.model, "allocate", checked)
+    monkeypatch.setattr(BudgetYear, "offers", checked)
     m = TuopinModel(small, seed=1).run()
     assert len(calls) == len(PROGRAMME_NAMES) * len(m.spec.years)
-    assert sum(c[0] for c in calls) > 0
-    overlaps = [(i // len(PROGRAMME_NAMES) + 2015, PROGRAMME_NAMES[i % len(PROGRAMME_NAMES)], c)
-                for i, c in enumerate(calls) if c[1] or c[2]]
-    assert not overlaps, f"(year, programme, (continuing, in both lists, funded twice)): {overlaps}"
+    assert sum(c[2] for c in calls) > 0
+    overlaps = [c for c in calls if c[3]]
+    assert not overlaps, f"(year, programme, continuing, queued twice): {overlaps}"
 
 
 @pytest.mark.parametrize("scale", [0.05, 0.2])
@@ -179,7 +183,7 @@ def test_poor_village_counts_are_not_rescaled(sanming, scale):
     # The list only shrinks, by the villages that left it that year; it starts at the plan's 380.
     assert np.allclose(np.array(listed[:-1]) - y.villages_exited.values, y.poor_villages_end.values)
     assert y.poor_villages_end.max() <= 380
-    assert y.poor_villages_end.iloc[-1] == int(m.village_listed.sum())
+    assert y.poor_villages_end.iloc[-1] == int(m.villages.listed.sum())
 
 
 def test_return_rate_and_incidence(small):
@@ -213,7 +217,7 @@ def test_programme_effects_on_the_guarantees(small):
 def test_precision_targeting_reaches_matched_causes_first(small):
     """With a tight industry budget, precision targeting funds households whose cause matches
     the programme before others; untargeted allocation does not look at causes."""
-    from sim.state import Cause
+    from sim.core.state import Cause
 
     shares = {}
     for targeting in ("precision", "untargeted"):
@@ -282,7 +286,7 @@ def test_education_spending_is_what_households_receive(sanming):
         model.step()
     edu = next(p for p in model.programmes if p.name == "education")
     received = float(model.hh.contribution[edu.index].sum())
-    spent = sum(r["spent"] for r in model.ledger.spending_rows if r["programme"] == "education")
+    spent = sum(r["spent"] for r in model.budget.ledger.rows if r["programme"] == "education")
     assert spent > 0
     assert received == pytest.approx(spent, rel=1e-4)
 

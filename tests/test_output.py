@@ -10,11 +10,11 @@ import stat
 import pandas as pd
 import pytest
 
-from sim.errors import OutputError
-from sim.output import (MANIFEST, atomic_write, sha256, table_bytes_csv, table_bytes_parquet, write_bytes,
+from sim.execution.errors import OutputError
+from sim.execution.output import (MANIFEST, atomic_write, sha256, table_bytes_csv, table_bytes_parquet, write_bytes,
                         write_table)
-from sim.rng import replicate_seeds
-from sim.runs import run_scenario
+from sim.core.streams import replicate_seeds
+from sim.app.runs import run_scenario
 
 
 def _leftovers(folder):

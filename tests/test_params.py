@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sim.errors import InputError
-from sim.params import ParameterSet, load_parameter_file
+from sim.inputs.errors import InputError
+from sim.inputs.params import ParameterSet, load_parameter_file
 from sim.programmes import PROGRAMME_NAMES
 
 DEFAULTS = ParameterSet.defaults()

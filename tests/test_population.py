@@ -8,15 +8,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from helpers import budgets, scaled
-from sim.population import build_population, draw_sizes, largest_remainder
+from sim.core.population import build_population, draw_sizes, largest_remainder
 from sim.programmes import PROGRAMME_NAMES
-from sim.scenario import REGISTERED_CATEGORIES
-from sim.state import FIELDS, Category, Cause, Status
+from sim.inputs.scenario import REGISTERED_CATEGORIES
+from sim.core.state import FIELDS, Category, Cause, Status
 
 
 @pytest.fixture(scope="module")
 def pop(small):
-    return build_population(small.spec, small.params, seed=11)
+    return build_population(small.spec, small.params, 11, len(PROGRAMME_NAMES))
 
 
 @given(total=st.integers(0, 10**6), weights=st.lists(st.floats(0, 1e6), min_size=1, max_size=30))
@@ -49,7 +49,7 @@ def test_draw_sizes_handles_large_households(households, persons, seed):
 
 
 def test_registered_persons_match_the_table_per_county_and_category(small, pop):
-    hh, geo = pop
+    hh, villages, counties = pop
     spec = small.spec
     scale = spec.scenario.population_scale
     reg = hh.status == Status.POOR
@@ -61,11 +61,11 @@ def test_registered_persons_match_the_table_per_county_and_category(small, pop):
         per_cat = largest_remainder(target, cat_persons)
         got = [int(hh.size[here & (hh.category == k)].sum()) for k in range(len(REGISTERED_CATEGORIES))]
         assert got == per_cat.tolist(), county.name
-    assert geo.county_names == [c.name for c in spec.population.counties]
+    assert counties.names == [c.name for c in spec.population.counties]
 
 
 def test_household_counts_follow_the_category_ratios(small, pop):
-    hh, _ = pop
+    hh, _, _ = pop
     cats = small.spec.population.categories
     reg = hh.status == Status.POOR
     for k, name in enumerate(REGISTERED_CATEGORIES):
@@ -76,7 +76,7 @@ def test_household_counts_follow_the_category_ratios(small, pop):
 
 
 def test_household_attributes_are_consistent(pop):
-    hh, geo = pop
+    hh, villages, counties = pop
     reg = hh.status == Status.POOR
     near = hh.category == Category.NEAR_LINE
     assert np.array_equal(reg, ~near)
@@ -102,11 +102,11 @@ def test_household_attributes_are_consistent(pop):
     total = hh.farm.astype(np.float64) + hh.wage + hh.transfer + hh.asset
     assert np.allclose(total / hh.size, hh.last_income_pc, rtol=1e-4)
     # Villages lie in the household's own county.
-    assert np.array_equal(geo.village_county[hh.village], hh.county)
+    assert np.array_equal(villages.county[hh.village], hh.county)
 
 
 def test_initial_incomes_lie_in_the_assumed_bands(small, pop):
-    hh, _ = pop
+    hh, _, _ = pop
     P = small.params.group("population")
     line = small.params.value("poverty_line.national", 2014)
     reg = hh.status == Status.POOR
@@ -118,33 +118,33 @@ def test_initial_incomes_lie_in_the_assumed_bands(small, pop):
 
 
 def test_near_line_households_in_proportion(small, pop):
-    hh, _ = pop
+    hh, _, _ = pop
     reg = int((hh.status == Status.POOR).sum())
     near = int((hh.status == Status.NEVER).sum())
     assert near == int(round(reg * small.params.value("population.near_line_ratio")))
 
 
 def test_poor_villages_listed_as_in_the_plan(small, pop):
-    _, geo = pop
-    assert int(geo.village_listed.sum()) == small.spec.population.poor_villages == 380
+    _, villages, counties = pop
+    assert int(villages.listed.sum()) == small.spec.population.poor_villages == 380
     # Every county with listed villages also has unlisted ones.
-    for ci in range(geo.n_counties):
-        assert (~geo.village_listed[geo.village_county == ci]).any()
+    for ci in range(counties.n):
+        assert (~villages.listed[villages.county == ci]).any()
 
 
 def test_same_seed_same_population_other_seed_other(small):
-    a, _ = build_population(small.spec, small.params, seed=5)
-    b, _ = build_population(small.spec, small.params, seed=5)
-    c, _ = build_population(small.spec, small.params, seed=6)
+    a, _, _ = build_population(small.spec, small.params, 5, len(PROGRAMME_NAMES))
+    b, _, _ = build_population(small.spec, small.params, 5, len(PROGRAMME_NAMES))
+    c, _, _ = build_population(small.spec, small.params, 6, len(PROGRAMME_NAMES))
     for name in FIELDS:
         assert np.array_equal(getattr(a, name), getattr(b, name)), name
     assert not np.array_equal(a.last_income_pc, c.last_income_pc)
 
 
 def test_population_does_not_depend_on_budgets_or_targeting(small):
-    a, _ = build_population(small.spec, small.params, seed=5)
+    a, _, _ = build_population(small.spec, small.params, 5, len(PROGRAMME_NAMES))
     other = budgets(small, {p: 3.0 for p in PROGRAMME_NAMES}).with_changes({"scenario": {"targeting": "untargeted"}})
-    b, _ = build_population(other.spec, other.params, seed=5)
+    b, _, _ = build_population(other.spec, other.params, 5, len(PROGRAMME_NAMES))
     for name in FIELDS:
         assert np.array_equal(getattr(a, name), getattr(b, name)), name
 
@@ -152,10 +152,10 @@ def test_population_does_not_depend_on_budgets_or_targeting(small):
 @pytest.mark.parametrize("scale", [0.02, 0.3])
 def test_scale_only_changes_the_sample_size(sanming, scale):
     s = scaled(sanming, scale)
-    hh, geo = build_population(s.spec, s.params, seed=3)
+    hh, villages, counties = build_population(s.spec, s.params, 3, len(PROGRAMME_NAMES))
     registered_persons = hh.size[hh.status == Status.POOR].sum()
     expected = sum(round(c.poor_persons * scale) for c in s.spec.population.counties)
     assert registered_persons == expected
     # The rural population (the denominator of incidence) is at the same scale as the sample.
     full = sum(c.poor_persons for c in s.spec.population.counties) / s.params.value("population.initial_incidence")
-    assert geo.county_population.sum() == pytest.approx(full * scale)
+    assert counties.population.sum() == pytest.approx(full * scale)

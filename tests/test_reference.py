@@ -1,11 +1,15 @@
 """Per-household references: a plain Python loop over a few hundred households, written from the
 documented rules, must give what the vectorized model computes.
 
-- the yearly assessment (sim/assessment.py): the dibao settlement of the year's shortfall
-  (sim/programmes/welfare.py ``settle_year``), then exits, returns, new entries, the pathway of each
+- the yearly assessment (the ``assess`` stage: sim/core/assessment.py with the 2014–2020 register,
+  sim/core/regimes/targeted.py): the dibao settlement of the year's shortfall (sim/programmes/welfare.py
+  ``settle_year``, paid by sim/core/budget.py), then exits, returns, new entries, the pathway of each
   exit, and villages leaving the poor-village list;
-- the monthly income accrual (sim/income.py ``accrue_month``) with lost work while ill and the
-  education grant.
+- the monthly income accrual and the education grant (the ``accrue`` and ``costs`` stages:
+  sim/core/income.py ``accrue_month``, sim/core/costs.py, sim/programmes/education.py) with lost
+  work while ill.
+
+Each reference is checked by wrapping the model's stages (``model.stages`` is data).
 """
 
 from __future__ import annotations
@@ -15,11 +19,11 @@ from collections import Counter
 import numpy as np
 import pytest
 
-import sim.assessment
-import sim.income
+from dataclasses import replace
+
 from helpers import budgets, scaled
+from sim.core.state import Category, Status
 from sim.model import TuopinModel
-from sim.state import Category, Status
 
 SCALE = 0.01  # about 300 registered and 100 near-line households
 F32 = np.float32
@@ -34,7 +38,7 @@ def reference_assessment(model):
     arrays and the exits per (county, pathway)."""
     hh, year = model.hh, model.year
     params = model.params
-    line = model.poverty_line(year)
+    line = model.line(year)
     margin = params.value("register.exit_margin")
     detection = params.value("register.entry_detection_rate")
     u = model.draw("entry_detection")
@@ -43,7 +47,7 @@ def reference_assessment(model):
     dibao_line = line * params.value("programme.welfare.dibao_line_ratio", year)
     five_line = max(dibao_line, params.value("programme.welfare.five_guarantee_share")
                     * params.value("programme.welfare.rural_consumption", year))
-    remaining = {c: float(v) for c, v in enumerate(welfare.remaining)}
+    remaining = {c: float(v) for c, v in enumerate(model.counties.remaining[w])}
     closed = set()
     n_prog = len(model.programmes)
 
@@ -93,37 +97,43 @@ def reference_assessment(model):
     for i in range(hh.n):
         if status[i] == Status.POOR:
             persons[int(hh.village[i])] += int(hh.size[i])
-    listed = model.village_listed.copy()
+    listed = model.villages.listed.copy()
     for v in range(len(listed)):
-        if listed[v] and persons[v] / model.geo.village_population[v] < model.village_exit_incidence:
+        if listed[v] and persons[v] / model.villages.population[v] < model.village_standard:
             listed[v] = False
     return dict(status=status, exit_year=exit_year, entry_year=entry_year, returns=returns,
                 last_income_pc=last, village_listed=listed), pathways
 
 
+def with_stage(model, name, wrap):
+    """``model`` with its stage ``name`` run through ``wrap(model, run)``."""
+    assert any(s.name == name for s in model.stages)
+    model.stages = tuple(replace(s, run=lambda m, run=s.run: wrap(m, run)) if s.name == name else s
+                         for s in model.stages)
+    return model
+
+
 @pytest.mark.parametrize("seed, targeting, factor", [(1, "precision", 1.0), (2, "untargeted", 1.0),
                                                       (3, "precision", 0.3)])
-def test_assessment_equals_per_household_loop(sanming, monkeypatch, seed, targeting, factor):
+def test_assessment_equals_per_household_loop(sanming, seed, targeting, factor):
     loaded = budgets(scaled(sanming, SCALE, targeting=targeting), factor)
-    original = sim.assessment.assess_year
     expected_pathways = Counter()
     seen = Counter()
 
-    def checked(model):
+    def checked(model, original):
         expected, pathways = reference_assessment(model)
         original(model)
         for name, want in expected.items():
-            got = model.village_listed if name == "village_listed" else getattr(model.hh, name)
+            got = model.villages.listed if name == "village_listed" else getattr(model.hh, name)
             mismatch = np.flatnonzero(got != want)
             assert mismatch.size == 0, (model.year, name, mismatch[:10], got[mismatch[:10]], want[mismatch[:10]])
         for (c, p), k in pathways.items():
-            expected_pathways[(model.year, model.geo.county_names[c], p)] += k
+            expected_pathways[(model.year, model.counties.names[c], p)] += k
         seen["exits"] += sum(pathways.values())
         seen["returns"] += int((model.hh.returns > 0).sum())
         seen["years"] += 1
 
-    monkeypatch.setattr(sim.assessment, "assess_year", checked)
-    model = TuopinModel(loaded, seed=seed)
+    model = with_stage(TuopinModel(loaded, seed=seed), "assess", checked)
     assert 200 <= model.hh.n <= 1000
     model.run()
     assert seen["years"] == len(model.spec.years)
@@ -146,14 +156,14 @@ def reference_accrual(model):
     out = {k: getattr(hh, k).copy() for k in ("income_year", "sick_months", "education_cost")}
     contribution = hh.contribution[edu.index].copy()
     for i in range(hh.n):
-        earned = F32(model.year_farm[i] + model.year_wage[i] * F32(hh.employed[i]))
+        earned = F32(hh.year_farm[i] + hh.year_wage[i] * F32(hh.employed[i]))
         if hh.sick_months[i] > 0:
             if hh.labour[i] > 0:  # one member cannot work: earnings fall by one worker's share
                 able = F32(hh.labour[i])
                 earned = F32(earned * ((able - F32(1)) / able))
             out["sick_months"][i] -= 1
         out["income_year"][i] = F32(hh.income_year[i] + (earned + hh.transfer[i] + hh.asset[i]) / F32(12))
-        cost = F32(model.education_monthly[i])
+        cost = F32(hh.education_monthly[i])
         if hh.enrolled_month[edu.index, i] >= 0 and model.month < hh.support_end[edu.index, i]:
             # The grant is paid in full: it covers the cost, and the rest is income.
             grant = F32(grant_per_pupil * F32(hh.pupils[i]))
@@ -166,25 +176,28 @@ def reference_accrual(model):
 
 
 @pytest.mark.parametrize("seed", [4, 5])
-def test_monthly_accrual_equals_per_household_loop(sanming, monkeypatch, seed):
+def test_monthly_accrual_equals_per_household_loop(sanming, seed):
     loaded = budgets(scaled(sanming, SCALE), 2.0)
-    original = sim.income.accrue_month
     seen = Counter()
+    expected = {}
 
-    def checked(model):
-        want, want_contrib = reference_accrual(model)
+    def before(model, original):
+        expected["want"], expected["contrib"] = reference_accrual(model)
         seen["sick"] += int((model.hh.sick_months > 0).sum())
-        seen["grants"] += int((want_contrib != model.hh.contribution[_programme(model, "education").index]).sum())
+        seen["grants"] += int((expected["contrib"] != model.hh.contribution[_programme(model, "education").index]).sum())
         original(model)
-        for name, expected in want.items():
+
+    def after(model, original):
+        original(model)  # the education grant is paid in the costs stage, after the accrual
+        want, want_contrib = expected.pop("want"), expected.pop("contrib")
+        for name, values in want.items():
             got = getattr(model.hh, name)
-            assert np.allclose(got, expected, rtol=1e-6, atol=1e-3), (model.month, name,
-                                                                      np.flatnonzero(~np.isclose(got, expected))[:5])
+            assert np.allclose(got, values, rtol=1e-6, atol=1e-3), (model.month, name,
+                                                                    np.flatnonzero(~np.isclose(got, values))[:5])
         got_contrib = model.hh.contribution[_programme(model, "education").index]
         assert np.allclose(got_contrib, want_contrib, rtol=1e-6, atol=1e-3), model.month
         seen["months"] += 1
 
-    monkeypatch.setattr(sim.income, "accrue_month", checked)
-    model = TuopinModel(loaded, seed=seed).run()
+    model = with_stage(with_stage(TuopinModel(loaded, seed=seed), "accrue", before), "costs", after).run()
     assert seen["months"] == model.n_months
     assert seen["sick"] > 0 and seen["grants"] > 0  # both branches were exercised

@@ -19,12 +19,12 @@ import pytest
 from typer.testing import CliRunner
 
 from helpers import copy_sanming, write
-from sim.cli import app
-from sim.ensemble import TABLES, parameters_digest
-from sim.output import MANIFEST, sha256
-from sim.rng import replicate_seeds
-from sim.runs import SEEDS_FILE, run_scenario
-from sim.scenario import load_scenario
+from sim.app.cli import app
+from sim.execution.ensemble import TABLES, parameters_digest
+from sim.execution.output import MANIFEST, sha256
+from sim.core.streams import replicate_seeds
+from sim.app.runs import SEEDS_FILE, run_scenario
+from sim.inputs.scenario import load_scenario
 
 runner = CliRunner()
 ROOT_SEED = 9

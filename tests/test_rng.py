@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.rng import STREAMS, Streams, replicate_seeds
+from sim.core.streams import CORE_STREAMS as STREAMS, Streams, replicate_seeds
 
 
 def test_stream_ids_are_unique():

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from helpers import SANMING, copy_sanming, write
-from sim.errors import InputError
-from sim.scenario import load_scenario
+from sim.inputs.errors import InputError
+from sim.inputs.scenario import load_scenario
 
 CHILD = '[scenario]\nextends = "sanming.toml"\nname = "child"\n'
 

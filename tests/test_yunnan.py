@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from sim.model import TuopinModel
-from sim.results import TOTAL
-from sim.runs import estimated_households
-from sim.scenario import load_scenario
+from sim.core.budget import TOTAL
+from sim.app.runs import estimated_households
+from sim.inputs.scenario import load_scenario
 
 from helpers import ROOT, scaled
 

@@ -20,8 +20,8 @@ ROOT = HERE.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sim.ensemble import run_ensemble  # noqa: E402
-from sim.scenario import load_scenario  # noqa: E402
+from sim.execution.ensemble import run_ensemble  # noqa: E402
+from sim.inputs.scenario import load_scenario  # noqa: E402
 
 BASELINE = HERE / "baseline" / "regression.json"
 SCENARIO = "scenarios/sanming.toml"

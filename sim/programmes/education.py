@@ -1,16 +1,16 @@
 """Education support (教育扶贫): fee waivers and grants per pupil, and vocational training (雨露计划).
 
-Cuts the household's education costs now (the avoided cost is its contribution), keeps every
-school-age child in school (the compulsory-education guarantee), and after a long delay adds the
-earnings of a trained school leaver.
+Pays the household's education costs now (the grant is its contribution), keeps every school-age
+child in school (the compulsory-education guarantee), and after a long delay adds the earnings of
+a trained school leaver.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..state import Status
-from .base import MONTHS, Programme
+from ..core.programme import Programme
+from ..core.state import MONTHS
 
 
 class Education(Programme):
@@ -18,7 +18,7 @@ class Education(Programme):
     label = "教育扶贫 education grants and vocational training"
 
     def reachable(self, hh):
-        return (hh.status == Status.POOR) & (hh.pupils > 0)
+        return super().reachable(hh) & (hh.pupils > 0)
 
     def tier(self, hh, idx):
         # Families whose children are out of school, or whose cause is school costs, come first.
@@ -29,13 +29,13 @@ class Education(Programme):
         super().enrol(hh, idx)
         hh.school_ok[idx] = True
 
-    def adjust_education_cost(self, hh, monthly_cost):
+    def cover_education(self, hh, bill, clock):
         """The grant per pupil is paid in full: it pays this month's education cost, and what the
         cost does not use is the household's income. Its contribution is the whole grant, so what
         the programme spends is what households receive."""
         active = self.supported(hh)
         grant = np.float32(self.p["cost_per_year"] / MONTHS) * hh.pupils * active
-        avoided = np.minimum(grant, monthly_cost)
+        avoided = np.minimum(grant, bill.due)
         hh.income_year += grant - avoided
         hh.contribution[self.index] += grant
-        return monthly_cost - avoided
+        bill.due = bill.due - avoided

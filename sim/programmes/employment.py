@@ -5,7 +5,7 @@ so the monthly job-loss shock ends them until the household finds work again.
 
 from __future__ import annotations
 
-from .base import Programme
+from ..core.programme import Programme
 
 
 class Employment(Programme):
@@ -18,7 +18,7 @@ class Employment(Programme):
     def enrol(self, hh, idx):
         super().enrol(hh, idx)
         hh.employed[idx] = True
-        self.model.had_job[idx] = True  # a placed worker who loses the job looks for another
+        hh.had_job[idx] = True  # a placed worker who loses the job looks for another
 
     def monthly_gain(self, hh, idx):
         return super().monthly_gain(hh, idx) * hh.employed[idx]

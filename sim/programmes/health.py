@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Programme
+from ..core.programme import BASE_PARAMETERS, NUMBER, Programme
+from ..core.state import Column
 
 
 class Health(Programme):
     name = "health"
     label = "健康扶贫 health insurance subsidy and medical assistance"
+    parameters = {**BASE_PARAMETERS, "out_of_pocket_share": NUMBER}
+    columns = {"insured_by_health": Column("bool", "insured only because the health programme enrolled it")}
 
     def tier(self, hh, idx):
         first = self.matched[hh.cause[idx]] | ~hh.insured[idx]
@@ -25,17 +28,16 @@ class Health(Programme):
         hh.insured_by_health[idx] = ~hh.insured[idx]
         hh.insured[idx] = True  # and it stays insured, in ordinary insurance, when support ends
 
-    def apply_month(self, hh):
-        """Health acts on costs when illness strikes (``adjust_medical_cost``), not on income."""
+    def flow_month(self, hh):
+        """Health acts on costs when illness strikes (``cover_medical``), not on income."""
 
-    def adjust_medical_cost(self, hh, idx, cost, share_without):
-        """Out-of-pocket cost of illnesses in ``idx`` given this programme's cover. Its credit is
-        measured against what the household would have paid without the programme: the whole
-        cost if the programme is what insured it."""
-        m = self.model.month
-        covered = (hh.enrolled_month[self.index, idx] >= 0) & (m < hh.support_end[self.index, idx])
-        share_without = np.where(covered & hh.insured_by_health[idx], np.float32(1.0), share_without)
-        share = np.where(covered, np.float32(self.p["out_of_pocket_share"]), share_without)
-        share = np.minimum(share, share_without)
-        hh.contribution[self.index, idx] += cost * (share_without - share)
-        return cost * share
+    def cover_medical(self, hh, bill, clock):
+        """Its credit is measured against what the household would have paid without the
+        programme: the whole cost if the programme is what insured it."""
+        idx = bill.idx
+        covered = (hh.enrolled_month[self.index, idx] >= 0) & (clock.month < hh.support_end[self.index, idx])
+        without = np.where(covered & hh.insured_by_health[idx], np.float32(1.0), bill.share)
+        share = np.where(covered, np.float32(self.p["out_of_pocket_share"]), without)
+        share = np.minimum(share, without)
+        hh.contribution[self.index, idx] += bill.cost * (without - share)
+        bill.share = share

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Programme
+from ..core.programme import BASE_PARAMETERS, NUMBER, Programme
 
 
 class Industry(Programme):
     name = "industry"
     label = "产业扶贫 industry support and microcredit"
+    parameters = {**BASE_PARAMETERS, "failure_rate": NUMBER}
+    streams = {"industry_failure": 11}
 
     def fits(self, hh):
         return hh.labour > 0
@@ -22,9 +24,9 @@ class Industry(Programme):
         base = super().benefit_at_enrolment(hh, idx)
         # One draw per household for the whole run, so that a household's project fails or not
         # whichever year a budget option enrols it (common random numbers).
-        u = self.model.streams.uniform("industry_failure", -1, hh.n)
+        u = self.ctx.streams.uniform("industry_failure", -1, hh.n)
         failed = u[idx] < self.p["failure_rate"]
         return np.where(failed, np.float32(0), base)
 
     def monthly_gain(self, hh, idx):
-        return super().monthly_gain(hh, idx) * self.model.market_factor[hh.county[idx]]
+        return super().monthly_gain(hh, idx) * self.ctx.counties.market_factor[hh.county[idx]]

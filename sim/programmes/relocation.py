@@ -9,33 +9,35 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..state import Status
-from .base import MONTHS, Programme
+from ..core.programme import BASE_PARAMETERS, NUMBER, Programme
+from ..core.state import MONTHS
 
 
 class Relocation(Programme):
     name = "relocation"
     label = "易地扶贫搬迁 relocation"
+    parameters = {**BASE_PARAMETERS, "farm_income_lost": NUMBER}
 
     def reachable(self, hh):
-        return (hh.status == Status.POOR) & hh.relocation_area
+        return super().reachable(hh) & hh.relocation_area
 
     def tier(self, hh, idx):
         return np.zeros(len(idx), dtype=np.int8)
 
-    def apply_month(self, hh):
+    def flow_month(self, hh):
+        month = self.ctx.clock.month
         start = hh.enrolled_month[self.index].astype(np.int32)
-        moving = np.flatnonzero((start >= 0) & (start + self.p["delay_months"] == self.model.month))
+        moving = np.flatnonzero((start >= 0) & (start + self.p["delay_months"] == month))
         if moving.size:
             hh.housing_safe[moving] = True
             hh.relocation_area[moving] = False
             kept = np.float32(1 - self.p["farm_income_lost"])
             hh.farm[moving] *= kept
-            self.model.year_farm[moving] *= kept  # from next month's accrual on, this year too
-        super().apply_month(hh)
+            hh.year_farm[moving] *= kept  # from next month's accrual on, this year too
+        super().flow_month(hh)
         # The contribution is net: wages gained less the farm income given up by moving.
         idx = self.members(hh)
-        moved = idx[start[idx] + self.p["delay_months"] < self.model.month]
+        moved = idx[start[idx] + self.p["delay_months"] < month]
         if moved.size:
             lost = self.p["farm_income_lost"]
-            hh.contribution[self.index, moved] -= self.model.year_farm[moved] * np.float32(lost / (1 - lost) / MONTHS)
+            hh.contribution[self.index, moved] -= hh.year_farm[moved] * np.float32(lost / (1 - lost) / MONTHS)

@@ -1,22 +1,32 @@
 """Welfare safety net (社会保障兜底): dibao (低保) tops household income up to the dibao line,
 and five-guarantee support (五保/特困供养) pays at least 70 % of local rural consumption per person
 (001 §二(三)). The top-up is set each January from last year's income without it, and renewed
-each year while the household still needs it and the budget allows.
+each year while the household still needs it and the budget allows. In December the dibao pays
+the difference (补差) to the year's actual income from what is left of the county's budget.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..state import Category
-from ..allocation import allocate
-from .base import MONTHS, Programme
+from ..core.programme import BASE_PARAMETERS, DATED, NUMBER, Programme
+from ..core.state import MONTHS, Category
 
 
 class Welfare(Programme):
     name = "welfare"
     label = "社会保障兜底 dibao and five-guarantee support"
     once = False
+    parameters = {**BASE_PARAMETERS, "dibao_line_ratio": DATED, "five_guarantee_share": NUMBER,
+                  "rural_consumption": DATED}
+    reads = ("income.growth_rate", "income.transfer_growth_rate")
+
+    def initialise(self, hh):
+        """Dibao and five-guarantee households already draw welfare when the run starts: they are
+        continuing participants at the first January if they still need a top-up."""
+        on = np.isin(hh.category, [Category.DIBAO_LABOUR, Category.DIBAO_NO_LABOUR, Category.FIVE_GUARANTEE])
+        hh.enrolled_month[self.index, on] = 0
+        hh.support_end[self.index, on] = 0
 
     def fits(self, hh):
         return (hh.labour == 0) | (hh.category == Category.DIBAO_LABOUR)
@@ -24,12 +34,12 @@ class Welfare(Programme):
     def tier(self, hh, idx):
         return np.where(hh.labour[idx] == 0, 0, 1).astype(np.int8)
 
-    def candidates(self, hh, precise):
+    def candidates(self, hh):
         # Households on the roll until now are renewed as continuing, never queued twice.
-        return self._needing(hh, super().candidates(hh, precise) & ~self._on_roll(hh))
+        return self._needing(hh, super().candidates(hh) & ~self._on_roll(hh))
 
     def _on_roll(self, hh):
-        return (hh.enrolled_month[self.index] >= 0) & (hh.support_end[self.index] >= self.model.month)
+        return (hh.enrolled_month[self.index] >= 0) & (hh.support_end[self.index] >= self.ctx.clock.month)
 
     def _needing(self, hh, mask):
         """``mask`` less the households whose expected income already reaches their line."""
@@ -43,7 +53,7 @@ class Welfare(Programme):
     def support_line(self, hh, idx):
         """Yuan per person a year the safety net guarantees: the dibao line, or the
         five-guarantee standard where it is higher."""
-        line = self.model.poverty_line(self.model.year) * self.at("dibao_line_ratio")
+        line = self.ctx.line(self.ctx.clock.year) * self.at("dibao_line_ratio")
         target = np.full(len(idx), line, dtype=np.float64)
         five = hh.category[idx] == Category.FIVE_GUARANTEE
         target[five] = np.maximum(line, self.p["five_guarantee_share"] * self.at("rural_consumption"))
@@ -55,23 +65,17 @@ class Welfare(Programme):
         without = hh.last_income_pc[idx].astype(np.float64) * size - hh.contribution[self.index, idx]
         # Transfers grow at their own (slower) rate; everything else at the income growth rate.
         transfers = hh.transfer[idx].astype(np.float64)
-        expected = ((without - transfers) * (1 + self.model.income["growth_rate"])
-                    + transfers * (1 + self.model.income["transfer_growth_rate"]))
+        expected = ((without - transfers) * (1 + self.read["income.growth_rate"])
+                    + transfers * (1 + self.read["income.transfer_growth_rate"]))
         return np.maximum(0.0, self.support_line(hh, idx) * size - expected)
 
     def settle_year(self, hh, net):
-        """Dibao pays the difference (补差) to the actual year's income: whatever shocks left the
-        household short of its support line is paid in December, rounded up to whole yuan, while
-        the county's welfare budget lasts (in household order)."""
+        """The shortfall of every supported household below its support line in the year's actual
+        net income, rounded up to whole yuan."""
         idx = np.flatnonzero(self.supported(hh))
         short = np.ceil(self.support_line(hh, idx) * hh.size[idx] - net[idx])
         need = short > 0
-        idx, short = idx[need], short[need]
-        n_c = len(self.remaining)
-        result = allocate(hh.county, n_c, idx[:0], short[:0], idx, short, np.zeros(len(idx), np.int8),
-                          self.remaining, np.full(n_c, len(idx)))
-        paid = np.sort(result.new)
-        return paid, short[np.searchsorted(idx, paid)]
+        return idx[need], short[need]
 
     def first_year_cost(self, hh, idx):
         return self.topup(hh, idx)
@@ -84,4 +88,4 @@ class Welfare(Programme):
 
     def renew(self, hh, idx):
         hh.benefit[self.index, idx] = self.topup(hh, idx).astype(np.float32)
-        hh.support_end[self.index, idx] = self.model.month + MONTHS * self.p["support_years"]
+        hh.support_end[self.index, idx] = self.ctx.clock.month + MONTHS * self.p["support_years"]

@@ -1,0 +1,146 @@
+"""Command line: ``tuopin run``, ``reproduce``, ``validate``, ``params``, ``bench``.
+
+Bad input ends with one line naming the file, the key and the value, and exit status 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..execution.errors import EnsembleError, OutputError
+from ..execution.executors import DASK_ENV
+from ..inputs.errors import InputError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="tuopin: agent-based scenarios of exits from and returns to poverty.")
+
+
+EXIT_CODES = ((InputError, 2), (OutputError, 3), (EnsembleError, 4))
+
+
+@contextmanager
+def refusals():
+    """Bad input, an unwritable folder or a failed ensemble: one line on stderr and an exit code."""
+    try:
+        yield
+    except (InputError, OutputError, EnsembleError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(next(code for kind, code in EXIT_CODES if isinstance(exc, kind))) from None
+
+
+@app.command()
+def run(
+    scenario: Annotated[Path, typer.Argument(help="Scenario TOML file, e.g. scenarios/sanming.toml.")],
+    seed: Annotated[Optional[int], typer.Option(help="Root seed (default: the scenario's seed).")] = None,
+    replicates: Annotated[int, typer.Option(min=1, help="Replicates, each with its own seed derived from the root seed.")] = 1,
+    seed_file: Annotated[Optional[Path], typer.Option(help="Take the root seed and replicates from a seeds.toml written by an earlier run.")] = None,
+    workers: Annotated[Optional[int], typer.Option(min=1, help="Worker processes (default: one per core). Results do not depend on it.")] = None,
+    dask: Annotated[Optional[str], typer.Option(help=f"Run replicates on the Dask scheduler at this address, or 'local' for local processes (default: ${DASK_ENV}, else execution.dask in the config file, else local). Results do not depend on it.")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Results folder (default: results/<scenario name>). Rerunning into it resumes.")] = None,
+    plots: Annotated[bool, typer.Option(help="Write PNG plots.")] = True,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    allow_outside: Annotated[bool, typer.Option(help="Let 'extends' reach files outside the scenario's folder.")] = False,
+) -> None:
+    """Run a scenario: yearly tables (CSV, Parquet), plots, seeds, a manifest, and a summary here."""
+    from ..analysis.report import summary_text
+    from ..execution.executors import dask_address
+    from .runs import read_seed_file, run_scenario
+    from ..inputs.scenario import load_scenario
+
+    with refusals():
+        loaded = load_scenario(scenario, allow_outside=allow_outside)
+        if seed_file is not None:
+            seed, replicates = read_seed_file(seed_file)
+        ens, manifest = run_scenario(loaded, seed=seed, replicates=replicates, workers=workers, out=out,
+                                     plots=plots, progress=progress and sys.stderr.isatty(),
+                                     dask=dask_address(dask))
+    typer.echo(summary_text(ens))
+    typer.echo(f"\nResults in {manifest.parent}/ (manifest: {manifest.name})")
+
+
+@app.command()
+def reproduce(
+    manifest: Annotated[Path, typer.Argument(help="manifest.json of a published run.")],
+    out: Annotated[Optional[Path], typer.Option(help="Where to re-run (default: <results folder>-reproduced).")] = None,
+    workers: Annotated[Optional[int], typer.Option(min=1, help="Worker processes.")] = None,
+    dask: Annotated[Optional[str], typer.Option(help=f"Dask scheduler address, or 'local' (default as for run: ${DASK_ENV}, else the config file, else local).")] = None,
+) -> None:
+    """Re-run a manifest's run and compare every output file; exit 1 on any difference."""
+    from ..execution.executors import dask_address
+    from .reproduce import reproduce as do_reproduce
+
+    with refusals():
+        report = do_reproduce(manifest, out=out, workers=workers, dask=dask_address(dask))
+    typer.echo(report.text())
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command()
+def validate(
+    scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
+    allow_outside: Annotated[bool, typer.Option(help="Let 'extends' reach outside the scenario's folder.")] = False,
+) -> None:
+    """Check a scenario file (and what it extends) without running it."""
+    from ..inputs.scenario import load_scenario
+
+    with refusals():
+        loaded = load_scenario(scenario, allow_outside=allow_outside)
+    typer.echo(f"ok: {loaded.name} ({' <- '.join(str(f) for f in reversed(loaded.files))})")
+
+
+@app.command()
+def params(
+    scenario: Annotated[Optional[Path], typer.Option(help="Show values in force under this scenario.")] = None,
+    csv: Annotated[bool, typer.Option(help="Print CSV instead of a table.")] = False,
+) -> None:
+    """List every parameter with its value, unit, range and source."""
+    from ..inputs.params import ParameterSet
+    from ..inputs.scenario import load_scenario
+
+    with refusals():
+        ps = load_scenario(scenario).params if scenario else ParameterSet.defaults()
+    df = ps.table()
+    if csv:
+        typer.echo(df.to_csv(index=False), nl=False)
+    else:
+        def short(v):
+            if isinstance(v, dict):  # dated: first and last
+                (y0, v0), (y1, v1) = next(iter(v.items())), list(v.items())[-1]
+                return f"{y0}: {v0} … {y1}: {v1}"
+            return str(v)
+
+        df["value"] = df["value"].map(short)
+        df["range"] = df["range"].map(lambda r: "" if r is None else f"{r[0]}–{r[1]}")
+        df["source"] = df["source"].map(lambda t: t if len(t) <= 50 else t[:49] + "…")
+        cols = ["name", "value", "unit", "range", "source"]
+        table = df[cols].astype(str)
+        widths = {c: max(len(c), int(table[c].str.len().max())) for c in cols}
+        typer.echo("  ".join(c.ljust(widths[c]) for c in cols).rstrip())
+        for row in table.itertuples(index=False):
+            typer.echo("  ".join(str(v).ljust(widths[c]) for c, v in zip(cols, row)).rstrip())
+
+
+@app.command()
+def bench(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+    sizes: Annotated[str, typer.Option(help="Comma-separated household counts.")] = "100000,1000000,1200000",
+    months: Annotated[int, typer.Option(min=1, help="Months simulated per run.")] = 60,
+    quick: Annotated[bool, typer.Option(help="Skip the 10 M-household province run and estimate 100 replicates from the warm rate.")] = False,
+    replicates: Annotated[int, typer.Option(min=1, help="Replicates per worker count for the ensemble rates.")] = 10,
+) -> None:
+    """Speed and memory: household-months/s and bytes per household by size, Sanming replicates per
+    minute on 1 and 2 processes, and whole provinces (Yunnan's register; its 10 M rural households)."""
+    from .bench import format_all, run_all
+
+    figures = run_all([int(s) for s in sizes.split(",") if s.strip()], months, quick=quick, replicates=replicates)
+    typer.echo(json.dumps(figures, indent=2) if as_json else format_all(figures))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,118 @@
+"""A whole run to a results folder: tables (CSV and Parquet), plots, the seed file and the manifest.
+
+``tuopin run`` and notebooks share ``run_scenario``; ``tuopin reproduce`` re-runs a manifest.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import psutil
+
+from ..analysis.plots import plot_all
+from ..core.state import FIELDS
+from ..execution.ensemble import TABLES, Ensemble, parameters_digest, run_ensemble
+from ..execution.errors import OutputError
+from ..execution.executors import local_workers
+from ..execution.output import MANIFEST, remove_stale_temporaries, write_bytes, write_manifest, write_table
+from ..inputs.errors import InputError
+from ..inputs.scenario import LoadedScenario, load_scenario
+
+# Bytes per simulated household while running: state columns, per-programme arrays and the
+# temporaries of a month's vectorized rules (`tuopin bench` measures 215–245; rounded up).
+BYTES_PER_HOUSEHOLD = 400
+SEEDS_FILE = "seeds.toml"
+
+
+def estimated_households(scenario: LoadedScenario) -> int:
+    spec, p = scenario.spec, scenario.params
+    persons = sum(c.poor_persons for c in spec.population.counties) * spec.scenario.population_scale
+    cats = spec.population.categories.values()
+    mean_size = sum(g.persons for g in cats) / max(1.0, sum(g.households for g in cats))
+    registered = persons / max(mean_size, 1.0)
+    return int(registered * (1 + p.value("population.near_line_ratio")))
+
+
+def check_memory(scenario: LoadedScenario, workers: int) -> None:
+    """Refuse up front a run that would not fit in this machine's memory."""
+    households = estimated_households(scenario)
+    need = households * BYTES_PER_HOUSEHOLD * max(1, workers)
+    have = psutil.virtual_memory().available
+    if need > have:
+        raise InputError(scenario.path, "population", f"{households:,} households",
+                         f"needs about {need / 2**30:.1f} GiB with {workers} worker(s), "
+                         f"{have / 2**30:.1f} GiB available",
+                         "a smaller scenario.population_scale or fewer workers")
+
+
+def check_writable(out: Path) -> None:
+    """Fail before any work if the results folder cannot be written."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(out)
+        write_bytes(out / ".write-check", b"")
+        (out / ".write-check").unlink()
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot write here: {exc.strerror or exc}") from None
+
+
+def read_seed_file(path: Path) -> tuple[int, int]:
+    """(root seed, replicates) from a seed file written by a run."""
+    try:
+        with open(path, "rb") as fh:
+            raw = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError, RecursionError) as exc:
+        raise InputError(path, "", None, f"cannot read the seed file: {exc}") from None
+    for key in ("root_seed", "replicates"):
+        if not isinstance(raw.get(key), int) or raw[key] < (0 if key == "root_seed" else 1):
+            raise InputError(path, key, raw.get(key), "must be a whole number", ">= 0" if key == "root_seed" else ">= 1")
+    return raw["root_seed"], raw["replicates"]
+
+
+def seed_file_text(ens: Ensemble) -> str:
+    seeds = ", ".join(str(s) for s in ens.seeds)
+    return (f"# Seeds of run {ens.scenario.name}: rerun with\n"
+            f"#   tuopin run SCENARIO --seed-file {SEEDS_FILE}\n"
+            f"root_seed = {ens.root_seed}\nreplicates = {len(ens.seeds)}\n"
+            f"replicate_seeds = [{seeds}]  # derived from root_seed; for reference\n")
+
+
+def default_out(scenario: LoadedScenario) -> Path:
+    return Path("results") / scenario.name
+
+
+def run_scenario(scenario: LoadedScenario | str | Path, *, seed: int | None = None, replicates: int = 1,
+                 workers: int | None = None, out: Path | None = None, plots: bool = True,
+                 progress: bool = True, dask: str | None = None, command: str = "run") -> tuple[Ensemble, Path]:
+    if not isinstance(scenario, LoadedScenario):
+        scenario = load_scenario(scenario)
+    out = Path(out) if out is not None else default_out(scenario)
+    check_memory(scenario, 1 if dask else local_workers(workers, replicates))
+    check_writable(out)
+    ens = run_ensemble(scenario, seed=seed, replicates=replicates, workers=workers, out=out,
+                       progress=progress, dask=dask)
+    outputs = [out / f"{name}.{ext}" for name in TABLES for ext in ("csv", "parquet")]
+    outputs += write_table(out, "summary", ens.summary())
+    write_bytes(out / SEEDS_FILE, seed_file_text(ens).encode())
+    outputs.append(out / SEEDS_FILE)
+    if plots:
+        outputs += plot_all(ens, out)
+    info = {
+        "command": command,
+        "scenario_name": scenario.name,
+        "scenario_files": [str(f) for f in scenario.files],
+        "scenario": scenario.spec.model_dump(mode="json"),
+        "scenario_digest": scenario.spec.digest(),
+        "parameters": {p.name: (dict(p.values) if p.dated else p.value) for p in scenario.params},
+        "parameter_set_id": parameters_digest(scenario),
+        "root_seed": ens.root_seed,
+        "replicate_seeds": ens.seeds,
+        "replicates": replicates,
+        "state_columns": list(FIELDS),
+    }
+    manifest = write_manifest(out, info, outputs)
+    return ens, manifest
+
+
+__all__ = ["run_scenario", "read_seed_file", "MANIFEST", "SEEDS_FILE"]

@@ -1,0 +1,200 @@
+"""The budget year: county budgets → programmes → households and village projects in January, the
+December settlement, sample scaling, and the spending ledger.
+
+Funds, tasks and responsibility lie with the county (四到县, 002 ch. 11). Each January every
+programme draws up its lists from the register as the December assessment left it
+(``BudgetYear.offers``): per county, village projects it could fund, continuing participants and
+new candidates in priority order, with their costs. Each county then funds its part
+(``fund_county``: villages from the programme's village share, households from the rest, within its
+budget and the programme's capacity), and ``commit`` starts, renews and stops support. In December
+the programmes' last claims (the dibao settlement) are paid from what each county has left.
+
+Everything is counted at the simulated sample's scale (``scenario.population_scale``): budgets are
+scaled down here, and the ledger's tables scale counts and money back up to full size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..inputs.scenario import Scenario
+from .allocation import Allocation, Funding, Queue, assemble, fund_prefix
+from .state import Counties, Households, Villages
+
+if TYPE_CHECKING:
+    from .programme import Programme
+    from .regimes import Regime
+
+TOTAL = "ALL"  # the county name of totals in every table
+
+
+def county_shares(spec: Scenario) -> np.ndarray:
+    """Each county's share of every budget: as the scenario gives, else its share of poor persons."""
+    counties = spec.population.counties
+    if spec.budget_shares is not None:
+        return np.array([spec.budget_shares.get(c.name, 0.0) for c in counties])
+    persons = np.array([c.poor_persons for c in counties], dtype=np.float64)
+    return persons / persons.sum()
+
+
+@dataclass
+class Offer:
+    """One programme's January lists for every county."""
+
+    programme: "Programme"
+    budget: np.ndarray             # yuan per county (sample scale)
+    capacity: np.ndarray           # most new enrolments per county
+    households: Queue
+    villages: Queue | None         # candidate villages, if the programme funds village projects
+
+
+def fund_county(j: int, offer: Offer) -> tuple[Funding, Funding]:
+    """County j's decision on one programme: village projects from the programme's village share
+    of its budget, then households from what is left (within the programme's capacity)."""
+    village = Funding()
+    if offer.villages is not None:
+        cost, tier = offer.villages.part(j)
+        village = fund_prefix(cost, tier, offer.budget[j] * offer.programme.villages.share, len(cost))
+    cost, tier = offer.households.part(j)
+    return village, fund_prefix(cost, tier, offer.budget[j] - village.spent, offer.capacity[j])
+
+
+def fund_claims(county: np.ndarray, n_counties: int, idx: np.ndarray, amounts: np.ndarray,
+                remaining: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Claims (households ``idx`` in ascending order, yuan) paid in household order within each
+    county while its ``remaining`` budget lasts. Returns (paid households, their amounts, spent per county)."""
+    queue = Queue.build(county, n_counties, idx[:0], amounts[:0], idx, amounts, np.zeros(len(idx), np.int8))
+    result = assemble(queue, [fund_prefix(*queue.part(j), remaining[j], len(idx)) for j in range(n_counties)])
+    paid = np.sort(result.new)
+    return paid, amounts[np.searchsorted(idx, paid)], result.spent
+
+
+class BudgetYear:
+    """Budgets of the run, the January allocation, the December settlement and the spending ledger."""
+
+    def __init__(self, spec: Scenario, programmes: Sequence["Programme"], counties: Counties,
+                 villages: Villages):
+        self.spec = spec
+        self.scale = spec.scenario.population_scale
+        self.programmes = list(programmes)
+        self.counties = counties
+        self.villages = villages
+        self.ledger = SpendingLedger(counties.names, self.scale)
+
+    def county_budget(self, programme: str, year: int) -> np.ndarray:
+        """Yuan per county this year, at the simulated sample's scale."""
+        return np.array([self.spec.budget(programme, year) * share * self.scale
+                         for share in self.counties.budget_share])
+
+    # ---- January ----------------------------------------------------------------------------
+    def offers(self, hh: Households, regime: "Regime", year: int) -> list[Offer]:
+        """Every programme's lists, drawn up from the register as December left it. Support of
+        participants past their exit window ends here."""
+        n_c = self.counties.n
+        served = np.bincount(hh.county[regime.served(hh)], minlength=n_c)
+        out = []
+        for prog in self.programmes:
+            villages = None
+            if prog.villages is not None:
+                cand, cost = prog.villages.candidates()
+                villages = Queue.build(self.villages.county, n_c, cand[:0], cost[:0], cand, cost,
+                                       np.zeros(len(cand), np.int8))
+            continuing = prog.continuing(hh)
+            prog.stop(hh, np.flatnonzero(prog.supported(hh) & ~continuing))  # past the exit window
+            cont = np.flatnonzero(continuing)
+            cand = np.flatnonzero(prog.candidates(hh))
+            tier = prog.tier(hh, cand) if prog.ctx.precise else np.zeros(len(cand), np.int8)
+            queue = Queue.build(hh.county, n_c, cont, prog.annual_cost(hh, cont), cand,
+                                prog.first_year_cost(hh, cand), tier)
+            capacity = np.ceil(prog.capacity_share() * served).astype(np.int64)
+            out.append(Offer(prog, self.county_budget(prog.name, year), capacity, queue, villages))
+        return out
+
+    def commit(self, hh: Households, offers: list[Offer], decisions: list[list[tuple[Funding, Funding]]],
+               year: int) -> None:
+        """Start, renew and stop support as the counties decided (``decisions[county][programme]``),
+        record the spending, and keep what each county has left for December."""
+        n_c = self.counties.n
+        for k, offer in enumerate(offers):
+            prog = offer.programme
+            village_spent = village_new = np.zeros(n_c)
+            if offer.villages is not None:
+                v = assemble(offer.villages, [decisions[j][k][0] for j in range(n_c)])
+                prog.villages.start(v.new)
+                village_spent, village_new = v.spent, v.new_count
+            result: Allocation = assemble(offer.households, [decisions[j][k][1] for j in range(n_c)])
+            self.counties.remaining[prog.index] = offer.budget - village_spent - result.spent
+            prog.stop(hh, result.dropped_continuing)
+            prog.renew(hh, result.funded_continuing)
+            prog.enrol(hh, result.new)
+            participants = np.bincount(hh.county[result.funded_continuing], minlength=n_c) + result.new_count
+            self.ledger.record(year, prog.name, offer.budget, result.spent + village_spent,
+                               result.new_count, participants, village_new)
+
+    # ---- December ---------------------------------------------------------------------------
+    def settle(self, hh: Households, net: np.ndarray, year: int) -> None:
+        """Programmes' last claims against the year's actual net income (``net``, household yuan,
+        updated in place), paid from what each county has left."""
+        for prog in self.programmes:
+            claims = prog.settle_year(hh, net)
+            if claims is None:
+                continue
+            idx, amounts = claims
+            remaining = self.counties.remaining[prog.index]
+            paid, pay, spent = fund_claims(hh.county, self.counties.n, idx, amounts, remaining)
+            remaining -= spent
+            net[paid] += pay
+            hh.income_year[paid] += pay.astype(np.float32)
+            hh.contribution[prog.index, paid] += pay.astype(np.float32)
+            self.ledger.add(year, prog.name, np.bincount(hh.county[paid], weights=pay, minlength=self.counties.n))
+
+
+class SpendingLedger:
+    """Budget, spending, enrolments and village projects per year, county and programme."""
+
+    def __init__(self, counties: list[str], scale: float):
+        self.counties = list(counties)
+        self.scale = scale
+        self.rows: list[dict] = []
+
+    def record(self, year: int, programme: str, budget: np.ndarray, spent: np.ndarray, new: np.ndarray,
+               participants: np.ndarray, village_projects: np.ndarray) -> None:
+        for i, county in enumerate(self.counties):
+            self.rows.append({
+                "year": year, "county": county, "programme": programme, "budget": budget[i],
+                "spent": spent[i], "new_enrolments": new[i], "participants": participants[i],
+                "new_village_projects": village_projects[i],
+            })
+
+    def add(self, year: int, programme: str, extra: np.ndarray) -> None:
+        """Payments made after January (a settlement) for ``programme``, per county."""
+        for row in self.rows:
+            if row["year"] == year and row["programme"] == programme:
+                row["spent"] += extra[self.counties.index(row["county"])]
+
+    def spent_in(self, year: int) -> dict[str, float]:
+        """Yuan spent per programme in ``year``, at full size."""
+        out: dict[str, float] = {}
+        for row in self.rows:
+            if row["year"] == year:
+                out[row["programme"]] = out.get(row["programme"], 0.0) + row["spent"] / self.scale
+        return out
+
+    def by_county(self) -> pd.DataFrame:
+        """Budget, spending and enrolments per year, county and programme, at full scale."""
+        df = pd.DataFrame(self.rows)
+        for col in ("budget", "spent", "new_enrolments", "participants"):
+            df[col] = df[col] / self.scale
+        df["unspent"] = df.budget - df.spent
+        return df
+
+    def table(self) -> pd.DataFrame:
+        """``by_county`` with the totals over counties (county ``ALL``)."""
+        df = self.by_county()
+        total = df.groupby(["year", "programme"], as_index=False, sort=False).sum(numeric_only=True)
+        total["county"] = TOTAL
+        return pd.concat([df, total[df.columns]], ignore_index=True)

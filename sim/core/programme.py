@@ -1,0 +1,268 @@
+"""The programme interface: what a programme declares, and the hooks the budget year, the cost step
+and the monthly flows call.
+
+A programme is one module in ``sim/programmes/`` (a ``Programme`` subclass) and one parameter file
+``sim/inputs/parameters/programmes/<name>.toml``. It declares:
+
+- ``parameters``: the keys its file must have, each with its kind (a missing or misspelt key is an
+  InputError naming the file and the key when the registry is checked, never a KeyError mid-run);
+- ``columns``: household columns of its own (they join the household table when it takes part);
+- ``streams``: random streams of its own, each with a stable id.
+
+Each January the budget year asks it for ``continuing`` participants, new ``candidates`` (with a
+``tier`` under precision targeting) and their costs; after the counties have funded them it calls
+``stop`` / ``renew`` / ``enrol``. Each month the cost step calls ``cover_medical`` and
+``cover_education`` and the flow stage calls ``flow_month``. In December ``settle_year`` may claim
+last payments. A programme records how many yuan of net income it added (or of cost it avoided)
+per household in ``hh.contribution[self.index]``: that is how exits are attributed to pathways.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping
+
+import numpy as np
+
+from ..inputs.errors import InputError
+from ..inputs.params import ParameterSet
+from .clock import Clock
+from .state import MONTHS, Cause, Column, Counties, Households, Villages
+from .streams import Streams
+
+if TYPE_CHECKING:
+    from .costs import EducationBill, MedicalBill
+    from .regimes import Regimes
+    from .villages import VillageProjects
+
+# Kinds of parameter values a programme can declare.
+NUMBER = "number"        # a number (its bounds are in the parameter file)
+TEXT = "text"            # one of the parameter's choices
+NAMES = "names"          # a list of names
+DATED = "dated"          # a number dated by year (values = {year = ...})
+KINDS = (NUMBER, TEXT, NAMES, DATED)
+
+BASE_PARAMETERS: dict[str, str] = {
+    "cost_basis": TEXT, "cost_one_off": NUMBER, "cost_per_year": NUMBER, "support_years": NUMBER,
+    "delay_months": NUMBER, "effect": NUMBER, "effect_basis": TEXT, "persistence": NUMBER,
+    "capacity_share": NUMBER, "continue_after_exit_years": NUMBER, "matched_causes": NAMES,
+}
+# Village projects (sim/core/villages.py): a programme has all of these or none.
+VILLAGE_PARAMETERS: dict[str, str] = {
+    "village_share": NUMBER, "village_project_cost": NUMBER, "village_income": NUMBER,
+    "village_max_per_household": NUMBER, "village_delay_months": NUMBER,
+}
+BASES = {"household", "person", "labourer", "pupil"}
+
+
+@dataclass
+class Context:
+    """What a programme sees of the run besides the households it acts on."""
+
+    clock: Clock
+    streams: Streams
+    regimes: "Regimes"            # the register's rules in force each year
+    villages: Villages
+    counties: Counties
+    params: ParameterSet
+    precise: bool                 # precision targeting (精准扶贫) rather than one untargeted queue
+    scale: float                  # the simulated sample's share of the population
+    line: Callable[[int], float]  # the poverty line in force in a year, yuan/person/year
+
+
+class Programme:
+    """Base class. Subclasses set ``name`` and ``label`` and override the hooks they need."""
+
+    name: ClassVar[str] = ""
+    label: ClassVar[str] = ""
+    once: ClassVar[bool] = True                      # a household is enrolled at most once
+    parameters: ClassVar[Mapping[str, str]] = BASE_PARAMETERS
+    columns: ClassVar[Mapping[str, Column]] = {}
+    streams: ClassVar[Mapping[str, int]] = {}
+    reads: ClassVar[tuple[str, ...]] = ()            # parameters of other groups it reads (full names)
+
+    def __init__(self, index: int, params: ParameterSet, ctx: Context):
+        from .villages import VillageProjects
+
+        self.index = index
+        self.ctx = ctx
+        self.p: dict[str, Any] = params.group(f"programme.{self.name}")
+        self.read = {name: params.value(name) for name in self.reads}
+        self.villages: VillageProjects | None = (
+            VillageProjects(self, ctx) if self.p.get("village_share", 0) > 0 else None)
+        self._members = np.zeros(0, dtype=np.int64)
+        self._members_month = -1
+        self._changes: set[int] = set()
+        self._gain_month = -1
+        self._gain = np.zeros(0, dtype=np.float32)
+        self.matched = np.zeros(len(Cause), dtype=bool)
+        for cause in self.p.get("matched_causes", []):
+            self.matched[Cause[cause.upper()]] = True
+
+    @classmethod
+    def check_parameters(cls, params: ParameterSet) -> None:
+        """The programme's parameter file has exactly the declared keys, of the declared kinds."""
+        prefix = f"programme.{cls.name}."
+        file = next((p.file for p in params if p.name.startswith(prefix)), f"programmes/{cls.name}.toml")
+        have = {p.name[len(prefix):]: p for p in params if p.name.startswith(prefix)}
+        village = [k for k in VILLAGE_PARAMETERS if k in have]
+        declared = {**cls.parameters, **(VILLAGE_PARAMETERS if village else {})}
+        for key in declared:
+            if key not in have:
+                raise InputError(file, key, None, f"the {cls.name} programme needs this parameter",
+                                 ", ".join(declared))
+        for key, p in have.items():
+            if key not in declared:
+                import difflib
+
+                close = difflib.get_close_matches(key, list(declared), n=1)
+                raise InputError(p.file, key, p.value, "not a parameter of the programme"
+                                 + (f" (did you mean '{close[0]}'?)" if close else ""), ", ".join(declared))
+            kind = declared[key]
+            ok = {NUMBER: not p.dated and isinstance(p.value, (int, float)) and not isinstance(p.value, bool),
+                  TEXT: not p.dated and isinstance(p.value, str),
+                  NAMES: not p.dated and isinstance(p.value, list) and all(isinstance(v, str) for v in p.value),
+                  DATED: p.dated}[kind]
+            if not ok:
+                raise InputError(p.file, key, p.value if not p.dated else dict(p.values), f"must be {kind}")
+        for key in ("cost_basis", "effect_basis"):
+            if key in declared and have[key].value not in BASES:
+                raise InputError(have[key].file, key, have[key].value, "unknown basis", ", ".join(sorted(BASES)))
+        for cause in have.get("matched_causes").value if "matched_causes" in have else []:
+            if cause.upper() not in Cause.__members__:
+                raise InputError(have["matched_causes"].file, "matched_causes", cause, "unknown cause",
+                                 ", ".join(c.name.lower() for c in Cause))
+
+    def at(self, key: str):
+        """A (possibly dated) parameter of this programme, in force in the current year."""
+        value = self.p[key]
+        if not isinstance(value, dict):
+            return value
+        years = [y for y in value if y <= self.ctx.clock.year]
+        return value[max(years)]
+
+    # ---- set-up -----------------------------------------------------------------------------
+    def initialise(self, hh: Households) -> None:
+        """The run's first state for this programme (e.g. households already supported)."""
+
+    # ---- eligibility and targeting -------------------------------------------------------
+    def reachable(self, hh: Households) -> np.ndarray:
+        """Households the programme can legally serve (untargeted rule): those the register serves."""
+        return self.ctx.regimes.now().served(hh)
+
+    def fits(self, hh: Households) -> np.ndarray:
+        """Households whose capacity suits the programme (precision rule, 因户施策)."""
+        return np.ones(hh.n, dtype=bool)
+
+    def candidates(self, hh: Households) -> np.ndarray:
+        mask = self.reachable(hh)
+        if self.ctx.precise:
+            mask &= self.fits(hh)
+        if self.once:
+            mask &= hh.enrolled_month[self.index] < 0
+        else:
+            mask &= ~self.supported(hh)
+        return mask
+
+    def tier(self, hh: Households, idx: np.ndarray) -> np.ndarray:
+        """Precision priority among new candidates: 0 = cause matches the programme, 1 = other."""
+        return np.where(self.matched[hh.cause[idx]], 0, 1).astype(np.int8)
+
+    def supported(self, hh: Households) -> np.ndarray:
+        return (hh.enrolled_month[self.index] >= 0) & (self.ctx.clock.month < hh.support_end[self.index])
+
+    def within_exit_window(self, hh: Households) -> np.ndarray:
+        """Served by the register, or exited no more than ``continue_after_exit_years`` ago (脱贫不脱政策)."""
+        return self.ctx.regimes.now().within_window(hh, self.ctx.clock.year, self.p["continue_after_exit_years"])
+
+    def continuing(self, hh: Households) -> np.ndarray:
+        """Participants whose support runs on into this year (脱贫不脱政策 for a while)."""
+        return self.supported(hh) & self.within_exit_window(hh)
+
+    # ---- costs ----------------------------------------------------------------------------
+    def basis(self, hh: Households, idx: np.ndarray, basis: str) -> np.ndarray:
+        if basis == "household":
+            return np.ones(len(idx), dtype=np.float64)
+        column = {"person": hh.size, "labourer": hh.labour, "pupil": hh.pupils}[basis]
+        return column[idx].astype(np.float64)
+
+    def first_year_cost(self, hh: Households, idx: np.ndarray) -> np.ndarray:
+        return (self.p["cost_one_off"] * self.basis(hh, idx, self.p["cost_basis"])
+                + self.annual_cost(hh, idx))
+
+    def annual_cost(self, hh: Households, idx: np.ndarray) -> np.ndarray:
+        return self.p["cost_per_year"] * self.basis(hh, idx, self.p["cost_basis"])
+
+    def capacity_share(self) -> float:
+        """Most new enrolments in a county-year, as a share of its registered households."""
+        return self.p["capacity_share"]
+
+    # ---- enrolment -----------------------------------------------------------------------------
+    def enrol(self, hh: Households, idx: np.ndarray) -> None:
+        """Start support for ``idx`` this January; the effect begins after the delay."""
+        m = self.ctx.clock.month
+        hh.enrolled_month[self.index, idx] = m
+        hh.support_end[self.index, idx] = m + MONTHS * self.p["support_years"]
+        hh.benefit[self.index, idx] = self.benefit_at_enrolment(hh, idx)
+
+    def renew(self, hh: Households, idx: np.ndarray) -> None:
+        """Funded continuing participants: refresh the yearly benefit if it depends on need."""
+
+    def stop(self, hh: Households, idx: np.ndarray) -> None:
+        """Continuing participants the budget could not fund: support ends now."""
+        hh.support_end[self.index, idx] = self.ctx.clock.month
+
+    def benefit_at_enrolment(self, hh: Households, idx: np.ndarray) -> np.ndarray:
+        """Yearly effect in yuan fixed at enrolment."""
+        return (self.p["effect"] * self.basis(hh, idx, self.p["effect_basis"])).astype(np.float32)
+
+    def settle_year(self, hh: Households, net: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """December, before the assessment: claims for last payments against this year's actual
+        net income, as (households in ascending order, yuan), paid while the county's remaining
+        budget lasts; or None."""
+        return None
+
+    # ---- the month's costs (sim/core/costs.py) ----------------------------------------------
+    def cover_medical(self, hh: Households, bill: "MedicalBill", clock: Clock) -> None:
+        """Lower ``bill.share`` for the households this programme covers; credit what it covered."""
+
+    def cover_education(self, hh: Households, bill: "EducationBill", clock: Clock) -> None:
+        """Replace ``bill.due`` (never modify it in place) by what is left after this programme."""
+
+    # ---- the month's flows ----------------------------------------------------------------
+    def monthly_factor(self, hh: Households, idx: np.ndarray) -> np.ndarray:
+        """Share of the yearly benefit of ``idx`` that flows this month: 0 before the delay ends,
+        1 while supported, ``persistence`` after support ends (the effect that outlasts the money)."""
+        m = self.ctx.clock.month
+        started = m >= hh.enrolled_month[self.index, idx].astype(np.int32) + self.p["delay_months"]
+        after = m >= hh.support_end[self.index, idx]
+        return np.where(after, np.float32(self.p["persistence"]), np.float32(1.0)) * started
+
+    def members(self, hh: Households) -> np.ndarray:
+        """Households ever enrolled (the only ones an effect can reach), refreshed each January,
+        with the months in this year at which some member's flow changes (delay or support end)."""
+        january = self.ctx.clock.january
+        if self._members_month != january:
+            self._members = np.flatnonzero(hh.enrolled_month[self.index] >= 0).astype(np.int32)
+            self._members_month = january
+            starts = hh.enrolled_month[self.index, self._members].astype(np.int32) + self.p["delay_months"]
+            ends = hh.support_end[self.index, self._members]
+            self._changes = {int(m) for m in np.unique(np.concatenate([starts, ends]))
+                             if january < m < january + MONTHS}
+            self._gain_month = -1
+        return self._members
+
+    def flow_month(self, hh: Households) -> None:
+        """Add this month's income effect to the household's year and to the contribution."""
+        idx = self.members(hh)
+        gain = self.monthly_gain(hh, idx)
+        hh.income_year[idx] += gain
+        hh.contribution[self.index, idx] += gain
+
+    def monthly_gain(self, hh: Households, idx: np.ndarray) -> np.ndarray:
+        """This month's flow for ``idx`` (the members); recomputed only when it can change."""
+        m = self.ctx.clock.month
+        if self._gain_month < 0 or m in self._changes:  # members() resets it each January
+            self._gain = hh.benefit[self.index, idx] * (self.monthly_factor(hh, idx) / MONTHS)
+            self._gain_month = m
+        return self._gain

@@ -1,0 +1,74 @@
+"""Shocks: illness, disability and job loss each month; income noise, market and disaster each year.
+
+Each shock has its own random stream, drawn for every household every period (common random
+numbers); the functions here take those draws as arguments. The size of an illness's cost comes
+from the same uniform as the event, rescaled, so an illness costs a household the same in every
+scenario run with the seed.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+from scipy.special import ndtri
+
+from .costs import MedicalBill
+from .state import Cause, Counties, Households, Villages
+
+
+def illness_rates(cause: np.ndarray, shocks: Mapping[str, float]) -> np.ndarray:
+    """Monthly illness probability per household (higher where illness caused poverty)."""
+    rate = np.full(len(cause), shocks["illness_rate"], dtype=np.float32)
+    chronic = (cause == Cause.ILLNESS) | (cause == Cause.DISABILITY)
+    rate[chronic] *= shocks["illness_rate_multiplier_chronic"]
+    return np.minimum(rate, 1)
+
+
+def illness(hh: Households, shocks: Mapping[str, float], u: np.ndarray) -> MedicalBill:
+    """Serious illness (大病): the month's bills (gross cost and the share the household would pay
+    with its insurance alone) and months of lost work."""
+    ill = np.flatnonzero(u < hh.illness_rate)
+    if not ill.size:
+        return MedicalBill.none()
+    q = np.clip(u[ill] / hh.illness_rate[ill], 1e-6, 1 - 1e-6)
+    sigma = shocks["illness_cost_sigma"]
+    cost = shocks["illness_cost_mean"] * np.exp(sigma * ndtri(q) - sigma**2 / 2)
+    share = np.where(hh.insured[ill], np.float32(shocks["out_of_pocket_share_insured"]), np.float32(1.0))
+    hh.sick_months[ill] = shocks["illness_lost_months"]
+    return MedicalBill(ill, cost.astype(np.float32), share)
+
+
+def disability(hh: Households, shocks: Mapping[str, float], u: np.ndarray) -> None:
+    """One able member stops working for good; earnings fall in proportion, this year's too."""
+    hit = np.flatnonzero((u < shocks["disability_rate"]) & (hh.labour > 0))
+    if hit.size:
+        keep = ((hh.labour[hit] - 1) / hh.labour[hit]).astype(np.float32)
+        hh.farm[hit] *= keep
+        hh.wage[hit] *= keep
+        hh.labour[hit] -= 1
+        hh.year_farm[hit] *= keep
+        hh.year_wage[hit] *= keep
+
+
+def jobs(hh: Households, shocks: Mapping[str, float], u: np.ndarray) -> None:
+    """A held job may be lost; a lost one may be found again (one uniform: the sets are disjoint)."""
+    lose = hh.employed & (u < shocks["job_loss_rate"])
+    find = ~hh.employed & (hh.labour > 0) & (u < shocks["rehire_rate"]) & hh.had_job
+    hh.employed[lose] = False
+    hh.employed[find] = True
+
+
+def yearly(hh: Households, villages: Villages, counties: Counties, shocks: Mapping[str, float],
+           u_market: np.ndarray, u_disaster: np.ndarray, z_noise: np.ndarray) -> None:
+    """January: this year's county market shocks (one uniform per county), village disasters (one
+    per village) and household income luck (one standard normal per household) set this year's
+    realised farm and wage income."""
+    market_hit = u_market < shocks["market_shock_rate"]
+    counties.market_factor[:] = np.where(market_hit, np.float32(1 - shocks["market_shock_loss"]), np.float32(1))
+    disaster_hit = u_disaster < shocks["disaster_rate"]
+    village_factor = np.where(disaster_hit, np.float32(1 - shocks["disaster_farm_loss"]), np.float32(1))
+    sigma = np.float32(shocks["income_noise_sigma"])
+    noise = np.exp(sigma * z_noise - sigma * sigma / 2)
+    hh.year_farm[:] = (hh.farm * noise * counties.market_factor[hh.county] * village_factor[hh.village]).astype(np.float32)
+    hh.year_wage[:] = (hh.wage * noise).astype(np.float32)

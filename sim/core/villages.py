@@ -1,0 +1,100 @@
+"""Villages: projects that programmes fund in them, and leaving the poor-village list (出列).
+
+Village-level projects of a programme: an industry base or solar (PV) station whose income goes
+to the village collective, a poverty-alleviation workshop (扶贫车间) that employs villagers.
+A programme whose parameter file sets ``village_share`` > 0 spends that share of each county's
+budget on projects, one-off ``village_project_cost`` each: listed poor villages first (precision
+targeting) or any village (untargeted), in village order, while the county's budget lasts (the
+budget year, ``sim/core/budget.py``, has the counties fund them). After ``village_delay_months`` a
+project yields ``village_income`` yuan a year, shared equally among the village's eligible
+households (served by the register, or exited within the programme's ``continue_after_exit_years``,
+and fit for the programme), at most ``village_max_per_household`` each. That income counts as the
+programme's contribution, so exits it carries are attributed to it.
+
+Villages are whole at any population scale; project costs and incomes scale with the sample, as
+budgets do, so that a sampled village's households share a sampled income.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .state import MONTHS, Households, Status, Villages
+
+if TYPE_CHECKING:
+    from .programme import Context, Programme
+
+
+class VillageProjects:
+    """The village projects of one programme."""
+
+    def __init__(self, programme: "Programme", ctx: "Context"):
+        self.prog = programme
+        self.ctx = ctx
+        self.p = programme.p
+        self.started = ctx.villages.project_started[programme.index]
+        self._refreshed = -1
+        self._changes: set[int] = set()
+        self._idx = np.zeros(0, dtype=np.int64)
+        self._gain = np.zeros(0, dtype=np.float32)
+
+    @property
+    def share(self) -> float:
+        return self.p["village_share"]
+
+    def candidates(self) -> tuple[np.ndarray, np.ndarray]:
+        """Villages that could get a project this January, in village order, and the cost of each."""
+        mask = self.started < 0
+        if self.ctx.precise:
+            mask &= self.ctx.villages.listed
+        cand = np.flatnonzero(mask)
+        return cand, np.full(len(cand), float(self.p["village_project_cost"]) * self.ctx.scale)
+
+    def start(self, villages: np.ndarray) -> None:
+        """Projects funded this January."""
+        self.started[villages] = self.ctx.clock.month
+        self._refreshed = -1
+
+    def eligible(self, hh: Households) -> np.ndarray:
+        return self.prog.within_exit_window(hh) & self.prog.fits(hh)
+
+    def flow_month(self, hh: Households) -> None:
+        m = self.ctx.clock.month
+        if self._refreshed < 0 or m % MONTHS == 0 or m in self._changes:
+            self._refresh(hh, m)
+        if self._idx.size:
+            hh.income_year[self._idx] += self._gain
+            hh.contribution[self.prog.index, self._idx] += self._gain
+
+    def _refresh(self, hh: Households, m: int) -> None:
+        """Who draws project income this month and how much (changes only when a project starts
+        paying, or in January when the register has changed)."""
+        delay = self.p["village_delay_months"]
+        funded = self.started >= 0
+        active = funded & (m >= self.started + delay)
+        year_start = m - m % MONTHS
+        self._changes = {int(s) + delay for s in self.started[funded]
+                         if year_start < int(s) + delay < year_start + MONTHS}
+        self._refreshed = m
+        if not active.any():
+            self._idx, self._gain = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+            return
+        idx = np.flatnonzero(active[hh.village] & self.eligible(hh))
+        per_village = np.bincount(hh.village[idx], minlength=len(self.started))
+        share = np.minimum(self.p["village_max_per_household"],
+                           self.p["village_income"] * self.ctx.scale / np.maximum(per_village, 1))
+        self._idx = idx
+        self._gain = (share[hh.village[idx]] / MONTHS).astype(np.float32)
+
+
+def leave_list(villages: Villages, hh: Households, standard: float) -> np.ndarray:
+    """Listed villages whose registered incidence is now under ``standard`` leave the list (出列);
+    returns the mask of villages that left this year."""
+    poor_now = np.flatnonzero(hh.status == Status.POOR)
+    registered_persons = np.bincount(hh.village[poor_now], weights=hh.size[poor_now], minlength=villages.n)
+    incidence = registered_persons / villages.population
+    leave = villages.listed & (incidence < standard)
+    villages.listed &= ~leave
+    return leave

@@ -1,0 +1,104 @@
+"""Where replicate runs execute: one concurrent.futures interface for every backend.
+
+- a local process pool (default), with workers started by forkserver;
+- a Dask distributed cluster (``--dask ADDRESS``, the ``TUOPIN_DASK`` environment variable, or
+  ``[execution] dask = "ADDRESS"`` in a config file, see ``config_files``),
+  through ``distributed.Client.get_executor()``, which speaks the same interface.
+
+Every replicate is a pure function of (scenario, seed), so results are identical whichever runs it.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import tomllib
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from ..inputs.errors import InputError
+from .errors import EnsembleError
+
+DASK_ENV = "TUOPIN_DASK"
+CONNECT_TIMEOUT = "20s"  # how long to wait for a Dask scheduler before giving up
+CONFIG_ENV = "TUOPIN_CONFIG"
+EXECUTION_KEYS = {"dask": str}
+
+
+def config_files() -> list[Path]:
+    """Where execution settings are read from, first found wins: $TUOPIN_CONFIG, ./tuopin.toml,
+    ~/.config/tuopin/config.toml."""
+    files = [Path(os.environ[CONFIG_ENV])] if os.environ.get(CONFIG_ENV) else []
+    return files + [Path("tuopin.toml"), Path.home() / ".config" / "tuopin" / "config.toml"]
+
+
+def execution_settings() -> dict:
+    """The ``[execution]`` table of the first config file that exists, checked."""
+    named = os.environ.get(CONFIG_ENV)
+    if named and not Path(named).is_file():
+        raise InputError(named, CONFIG_ENV, named, "the config file named by the environment does not exist")
+    for path in config_files():
+        if not path.is_file():
+            continue
+        try:
+            with open(path, "rb") as fh:
+                raw = tomllib.load(fh)
+        except (OSError, tomllib.TOMLDecodeError, RecursionError) as exc:
+            raise InputError(path, "", None, f"cannot read the config file: {exc}") from None
+        unknown = set(raw) - {"execution"}
+        if unknown:
+            key = sorted(unknown)[0]
+            raise InputError(path, key, raw[key], "unknown key (a typo?)", "execution")
+        table = raw.get("execution", {})
+        if not isinstance(table, dict):
+            raise InputError(path, "execution", table, "must be a table", '[execution] with dask = "ADDRESS"')
+        for key, value in table.items():
+            if key not in EXECUTION_KEYS:
+                raise InputError(path, f"execution.{key}", value, "unknown key (a typo?)", ", ".join(EXECUTION_KEYS))
+            if not isinstance(value, EXECUTION_KEYS[key]):
+                raise InputError(path, f"execution.{key}", value, f"must be a {EXECUTION_KEYS[key].__name__}")
+        return table
+    return {}
+
+
+LOCAL = "local"  # --dask local: run on local processes whatever the environment or config say
+
+
+def dask_address(explicit: str | None = None) -> str | None:
+    """The Dask scheduler to use: the explicit address (``local`` for local processes), else
+    ``$TUOPIN_DASK``, else the config file's ``execution.dask``, else none (local processes)."""
+    address = explicit or os.environ.get(DASK_ENV) or execution_settings().get("dask") or None
+    return None if address == LOCAL else address
+
+
+def local_workers(workers: int | None, tasks: int) -> int:
+    """Worker processes a local run uses: as asked, else one per available core, never more
+    than there are tasks."""
+    if workers is None:
+        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(workers, tasks))
+
+
+@contextmanager
+def executor_for(workers: int, dask: str | None = None) -> Iterator[Executor]:
+    """An executor for ``workers`` local processes, or for the Dask cluster at ``dask``."""
+    if dask:
+        from distributed import Client
+
+        try:
+            client = Client(dask, set_as_default=False, timeout=CONNECT_TIMEOUT)
+        except (OSError, TimeoutError) as exc:
+            raise EnsembleError(f"cannot reach the Dask scheduler at {dask}: {exc} "
+                                f"(use --dask {LOCAL} to run on this machine)") from None
+        try:
+            yield client.get_executor(pure=False)
+        finally:
+            client.close()
+    else:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"))
+        try:
+            yield pool
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)

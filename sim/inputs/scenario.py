@@ -1,0 +1,569 @@
+"""Scenario files (TOML) and overrides: what a planner writes, checked whole before anything runs.
+
+A scenario may ``extends = "baseline.toml"``: its tables are laid over the baseline's, key by key,
+so a budget option is a few lines. Every key is checked against the schema (unknown keys are
+refused, so a typo never passes silently); a refusal names the file that set the key, the key
+path and the value.
+
+Overrides use one dotted key space for budgets, scenario settings and parameters alike
+(``"budgets.employment"``, ``"budgets.employment.2016"``, ``"scenario.population_scale"``,
+``"programme.employment.effect"``); ``LoadedScenario.with_overrides`` checks them all, with the
+rest of the scenario, before anything runs.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import math
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal, Mapping, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import InputError
+from .params import ParameterSet, programme_names
+from .vocabulary import CAUSES, REGISTERED_CATEGORIES
+
+PROGRAMME_NAMES = programme_names()
+MAX_EXTENDS_DEPTH = 8
+OVERRIDES = "<overrides>"  # the origin named in errors about an override
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class Meta(_Strict):
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")
+    title: str = ""
+    description: str = ""
+    extends: str | None = None
+    start_year: int = Field(ge=2000, le=2100)
+    end_year: int = Field(ge=2000, le=2100)
+    seed: int = Field(default=20151124, ge=0, lt=2**63)
+    population_scale: float = Field(default=1.0, gt=0, le=1)
+    poverty_line: Literal["national", "provincial"] = "national"
+    targeting: Literal["precision", "untargeted"] = "precision"
+    region: Literal["eastern", "western"] = "eastern"
+
+    @model_validator(mode="after")
+    def _years(self) -> "Meta":
+        if self.end_year < self.start_year:
+            raise ValueError(f"end_year {self.end_year} is before start_year {self.start_year}")
+        return self
+
+
+class Group(_Strict):
+    households: float = Field(ge=0)
+    persons: float = Field(ge=0)
+
+
+class County(_Strict):
+    name: str = Field(min_length=1)
+    name_zh: str = ""
+    poor_persons: int = Field(gt=0, description="registered poor persons at the end of the base year")
+    incidence: float | None = Field(default=None, gt=0, le=1,
+                                    description="registered poor persons / rural population")
+    rural_population: int | None = Field(default=None, gt=0)
+    poor_villages: int | None = Field(default=None, ge=0)
+    reductions: dict[int, int] = Field(default_factory=dict,
+                                       description="planned reduction of registered poor persons per year")
+
+    @model_validator(mode="after")
+    def _check(self) -> "County":
+        if self.rural_population is not None and self.rural_population < self.poor_persons:
+            raise ValueError("rural_population is smaller than poor_persons")
+        if any(v < 0 for v in self.reductions.values()):
+            raise ValueError("reductions cannot be negative")
+        return self
+
+
+class Population(_Strict):
+    base_year: int = Field(ge=2000, le=2100)
+    categories: dict[Literal[REGISTERED_CATEGORIES], Group]
+    causes: dict[Literal[CAUSES], float]
+    relocation_area_share: float = Field(ge=0, le=1, description="share of registered households in relocation areas")
+    poor_villages: int = Field(default=0, ge=0)
+    counties: list[County] = Field(min_length=1)
+
+    @field_validator("causes")
+    @classmethod
+    def _causes(cls, v: dict[str, float]) -> dict[str, float]:
+        if any(x < 0 for x in v.values()):
+            raise ValueError("cause counts cannot be negative")
+        if sum(v.values()) <= 0:
+            raise ValueError("causes must have a positive total")
+        return v
+
+    @field_validator("categories")
+    @classmethod
+    def _categories(cls, v: dict[str, Group]) -> dict[str, Group]:
+        if sum(g.persons for g in v.values()) <= 0:
+            raise ValueError("categories must have a positive total of persons")
+        for name, g in v.items():
+            if g.persons < g.households:
+                raise ValueError(f"{name}: fewer persons than households")
+            if g.households == 0 and g.persons > 0:
+                raise ValueError(f"{name}: persons but no households")
+        return v
+
+    @model_validator(mode="after")
+    def _names(self) -> "Population":
+        names = [c.name for c in self.counties]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"county names repeat: {sorted(dup)}")
+        return self
+
+
+YearlyAmount = float | dict[int, float]
+
+
+class Scenario(_Strict):
+    """A fully resolved scenario (after ``extends``)."""
+
+    scenario: Meta
+    population: Population
+    budgets: dict[Literal[PROGRAMME_NAMES], YearlyAmount] = Field(default_factory=dict)
+    budget_shares: dict[str, float] | None = Field(
+        default=None, description="county shares of every budget; default: shares of poor persons")
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def years(self) -> range:
+        return range(self.scenario.start_year, self.scenario.end_year + 1)
+
+    def budget(self, programme: str, year: int) -> float:
+        amount = self.budgets.get(programme, 0.0)
+        if isinstance(amount, dict):
+            return float(amount.get(year, 0.0))
+        return float(amount)
+
+    def digest(self) -> str:
+        return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+
+
+class LoadedScenario:
+    """A validated scenario plus the files it came from and its resolved parameters."""
+
+    def __init__(self, spec: Scenario, files: list[Path], params: ParameterSet, raw: dict,
+                 prov: dict[str, str] | None = None):
+        self.spec = spec
+        self.files = files
+        self.params = params
+        self.raw = raw
+        self.prov = prov or {}  # key path -> the file that set it
+
+    @property
+    def name(self) -> str:
+        return self.spec.scenario.name
+
+    @property
+    def path(self) -> Path:
+        return self.files[-1]
+
+    def with_changes(self, changes: dict, origin: str = "<python>") -> "LoadedScenario":
+        """A new scenario with ``changes`` (same shape as a scenario file) laid over this one."""
+        raw = _merge(self.raw, changes)
+        _spread_budgets(self.raw, changes, raw)
+        prov = {**self.prov, **{k: origin for k in _leaf_keys(changes)}}
+        return _validate(raw, self.files, prov, base_params=ParameterSet.defaults())
+
+    def with_overrides(self, overrides: Mapping[str, Any] | None, origin: str = OVERRIDES) -> "LoadedScenario":
+        """A new scenario with dotted-key ``overrides`` laid over this one, all checked first.
+
+        Keys: ``budgets.<programme>`` (yuan/year, or a {year: yuan} table), ``budgets.<programme>.<year>``,
+        ``scenario.<setting>``, and any parameter by its full name (``tuopin params``), with or
+        without a ``parameters.`` prefix. An unknown key, a bad type or a value out of bounds is one
+        InputError naming the key and the value.
+        """
+        if not overrides:
+            return self
+        return self.with_changes(overrides_to_changes(overrides, self.params, origin), origin=origin)
+
+    def with_budgets_scaled(self, factor: float | Mapping[str, float], origin: str = "<python>") -> "LoadedScenario":
+        """Every programme budget times ``factor`` (one number, or one per programme: programmes not
+        named keep their budgets), each in its own form (one amount, or amounts by year)."""
+        return self.with_changes({"budgets": scale_budgets(self.raw.get("budgets", {}), factor)}, origin=origin)
+
+    def override_keys(self) -> list[str]:
+        """Every key ``with_overrides`` accepts (budget years aside), for help and suggestions."""
+        return override_keys(self.params)
+
+
+def scenario_from_dict(raw: dict, origin: str | Path) -> LoadedScenario:
+    """A scenario from an already resolved table (e.g. the ``scenario`` of a run manifest)."""
+    raw = {k: v for k, v in raw.items()}
+    if isinstance(raw.get("scenario"), dict):
+        raw["scenario"] = {k: v for k, v in raw["scenario"].items() if not (k == "extends" and v is None)}
+    if raw.get("budget_shares") is None:
+        raw.pop("budget_shares", None)
+    prov = {k: str(origin) for k in _leaf_keys(raw)}
+    return _validate(raw, [Path(origin)], prov, base_params=ParameterSet.defaults())
+
+
+def load_scenario(path: str | Path, *, allow_outside: bool = False) -> LoadedScenario:
+    """Read a scenario file, resolve ``extends``, and check everything. Raises InputError."""
+    path = Path(path)
+    raw, files, prov = _read_chain(path, allow_outside=allow_outside, depth=0, root=path.resolve().parent)
+    return _validate(raw, files, prov, base_params=ParameterSet.defaults())
+
+
+def _validate(raw: dict, files: list[Path], prov: dict[str, str], base_params: ParameterSet) -> LoadedScenario:
+    if isinstance(raw.get("parameters"), dict):
+        raw = {**raw, "parameters": _flatten_parameters(raw["parameters"])}
+    try:
+        spec = Scenario.model_validate(_with_int_keys(raw))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        # Drop pydantic's markers of dict keys and union branches: keep the file's own key path.
+        loc = [x for x in err["loc"] if x != "[key]" and not _is_type_tag(x)]
+        key = ".".join(str(x) for x in loc)
+        raise InputError(_origin(prov, key, files[-1]), key, err.get("input"), _message(err, loc),
+                         _allowed(err, loc)) from None
+    meta = spec.scenario
+    _check_years(spec, prov, files[-1])
+    _check_parameter_years(spec, base_params, prov, files[-1])
+    # Each override is checked and credited to the file that set it (extends may have).
+    params = base_params
+    for name, value in spec.parameters.items():
+        origin = prov.get(f"parameters.{name}", str(files[-1]))
+        params = params.with_overrides({name: value}, origin=origin)
+    if meta.population_scale < 1 and meta.population_scale * sum(c.poor_persons for c in spec.population.counties) < 1:
+        raise InputError(_origin(prov, "scenario.population_scale", files[-1]), "scenario.population_scale",
+                         meta.population_scale, "leaves no households to simulate")
+    return LoadedScenario(spec, files, params, raw, prov)
+
+
+def _check_parameter_years(spec: Scenario, params: ParameterSet, prov: dict[str, str], default: Path) -> None:
+    """Every dated parameter must have a value in force from the base year on."""
+    base = spec.population.base_year
+    for p in params:
+        if p.dated and min(p.values) > base:
+            key = "population.base_year"
+            raise InputError(_origin(prov, key, default), key, base,
+                             f"parameter {p.name} ({p.file}) has no value before {min(p.values)}",
+                             f"a base year from {min(p.values)}")
+
+
+def _check_years(spec: Scenario, prov: dict[str, str], default: Path) -> None:
+    years = spec.years
+    base = spec.population.base_year
+    if base != spec.scenario.start_year - 1:
+        raise InputError(_origin(prov, "population.base_year", default), "population.base_year", base,
+                         "must be the year before scenario.start_year", str(spec.scenario.start_year - 1))
+    for prog, amount in spec.budgets.items():
+        if isinstance(amount, dict):
+            for y, v in amount.items():
+                key = f"budgets.{prog}.{y}"
+                if y not in years:
+                    raise InputError(_origin(prov, key, default), key, v, "year outside the run",
+                                     f"{years.start}–{years.stop - 1}")
+                if not math.isfinite(v) or v < 0:
+                    raise InputError(_origin(prov, key, default), key, v, "a budget must be a finite amount >= 0", ">= 0")
+        elif not math.isfinite(amount) or amount < 0:
+            key = f"budgets.{prog}"
+            raise InputError(_origin(prov, key, default), key, amount, "a budget must be a finite amount >= 0", ">= 0")
+    if spec.budget_shares is not None:
+        names = {c.name for c in spec.population.counties}
+        for county, share in spec.budget_shares.items():
+            key = f"budget_shares.{county}"
+            if county not in names:
+                raise InputError(_origin(prov, key, default), key, share, "unknown county", ", ".join(sorted(names)))
+            if not math.isfinite(share) or share < 0:
+                raise InputError(_origin(prov, key, default), key, share, "a share cannot be negative", ">= 0")
+        total = sum(spec.budget_shares.values())
+        if not abs(total - 1) <= 1e-6:
+            raise InputError(_origin(prov, "budget_shares", default), "budget_shares", total,
+                             "county shares must sum to 1")
+    for i, county in enumerate(spec.population.counties):
+        for y, v in county.reductions.items():
+            if not (base <= y <= spec.scenario.end_year + 10):
+                key = f"population.counties.{i}.reductions.{y}"
+                raise InputError(_origin(prov, key, default), key, v, "year outside the plan", f"{base}–")
+
+
+def _is_type_tag(part) -> bool:
+    return isinstance(part, str) and (part in ("float", "int", "str", "bool") or "[" in part)
+
+
+def _message(err: dict, loc: list) -> str:
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        return "unknown key" + _suggestion(str(loc[-1]) if loc else "", _keys_at(loc) if loc else [])
+    if err["type"] == "missing":
+        return "required key is missing"
+    if err["type"] == "literal_error":
+        choices = re.findall(r"'([^']*)'", str((err.get("ctx") or {}).get("expected", "")))
+        return "not one of the allowed values" + _suggestion(str(err.get("input")), choices)
+    return msg.removeprefix("Value error, ")
+
+
+def _suggestion(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else " (a typo?)"
+
+
+def _keys_at(loc: list) -> list[str]:
+    """The keys the schema accepts in the table that holds ``loc``'s last key."""
+    model: Any = Scenario
+    container_key = False  # the next part is a dict key or list index, not a field
+    for part in loc[:-1]:
+        if container_key or not (isinstance(model, type) and issubclass(model, BaseModel)):
+            container_key = False
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return []
+        annotation = field.annotation
+        container_key = get_origin(annotation) in (list, dict)
+        # Unwrap list[...] / dict[..., X] to the table's model.
+        inner = [a for a in get_args(annotation) if isinstance(a, type) and issubclass(a, BaseModel)]
+        model = inner[0] if inner else annotation
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return list(model.model_fields)
+    return []
+
+
+def _allowed(err: dict, loc: list | None = None) -> str | None:
+    if err["type"] == "extra_forbidden" and loc:
+        return ", ".join(_keys_at(loc)) or None
+    ctx = err.get("ctx") or {}
+    if "expected" in ctx:
+        return str(ctx["expected"])
+    for bound in ("ge", "gt", "le", "lt"):
+        if bound in ctx:
+            return f"{ {'ge': '>=', 'gt': '>', 'le': '<=', 'lt': '<'}[bound]} {ctx[bound]}"
+    return None
+
+
+def _origin(prov: dict[str, str], key: str, default: Path) -> str:
+    """The file that set ``key`` (or its nearest parent key)."""
+    parts = key.split(".")
+    while parts:
+        k = ".".join(parts)
+        if k in prov:
+            return prov[k]
+        parts.pop()
+    return str(default)
+
+
+def _read_chain(path: Path, *, allow_outside: bool, depth: int, root: Path) -> tuple[dict, list[Path], dict]:
+    if depth > MAX_EXTENDS_DEPTH:
+        raise InputError(path, "scenario.extends", str(path), "extends chain too deep (a loop?)",
+                         f"at most {MAX_EXTENDS_DEPTH} levels")
+    if not path.is_file():
+        raise InputError(path, "", str(path), "scenario file not found")
+    try:
+        with open(path, "rb") as fh:
+            raw = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(path, "", None, f"not valid TOML: {exc}") from None
+    except RecursionError:
+        raise InputError(path, "", None, "not valid TOML: nested too deeply") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(path, "", None, f"cannot read: {exc}") from None
+    if isinstance(raw.get("parameters"), dict):
+        raw["parameters"] = _flatten_parameters(raw["parameters"])
+    meta = raw.get("scenario", {})
+    parent_name = meta.get("extends") if isinstance(meta, dict) else None
+    own_prov = {k: str(path) for k in _leaf_keys(raw)}
+    if parent_name is None:
+        return raw, [path], own_prov
+    if not isinstance(parent_name, str):
+        raise InputError(path, "scenario.extends", parent_name, "must be a file name")
+    parent = (path.parent / parent_name).resolve()
+    if not parent.is_file():
+        raise InputError(path, "scenario.extends", parent_name, f"file not found ({parent})")
+    if not allow_outside and not parent.is_relative_to(root):
+        raise InputError(path, "scenario.extends", parent_name,
+                         "points outside the scenario's folder tree",
+                         f"files under {root} (or pass --allow-outside)")
+    base, files, prov = _read_chain(parent, allow_outside=allow_outside, depth=depth + 1, root=root)
+    _spread_budgets(base, raw, merged := _merge(base, raw))
+    merged.get("scenario", {}).pop("extends", None)
+    # What this file replaces whole (arrays, values) no longer comes from the base below it.
+    replaced = [k for k in own_prov if not isinstance(_get(raw, k), dict)]
+    prov = {k: v for k, v in prov.items() if not any(k.startswith(r + ".") for r in replaced)}
+    return merged, files + [path], {**prov, **own_prov}
+
+
+def _spread_budgets(base: dict, child: dict, merged: dict) -> None:
+    """A child's year table over a base's single amount: years the child does not list keep the
+    base's amount (a single amount stands for every year of the run)."""
+    base_b, child_b = base.get("budgets"), child.get("budgets")
+    if not (isinstance(base_b, dict) and isinstance(child_b, dict)):
+        return
+    meta = merged.get("scenario", {})
+    start, end = meta.get("start_year"), meta.get("end_year")
+    if not (isinstance(start, int) and isinstance(end, int)):
+        return
+    for prog, amount in child_b.items():
+        old = base_b.get(prog)
+        if isinstance(amount, dict) and isinstance(old, (int, float)) and not isinstance(old, bool):
+            merged["budgets"][prog] = {**{str(y): old for y in range(start, end + 1)}, **amount}
+
+
+def _get(raw: dict, key: str):
+    """The value at a dotted key path of a raw table (list items by index)."""
+    node: Any = raw
+    for part in key.split("."):
+        if isinstance(node, list) and part.isdigit():
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return None
+    return node
+
+
+def _flatten_parameters(table: dict, prefix: str = "") -> dict:
+    """``shocks.illness_rate = 1`` written without quotes is a nested table in TOML; a table whose
+    keys are years is a dated value and stays a table."""
+    out = {}
+    for k, v in table.items():
+        name = f"{prefix}{k}"
+        if isinstance(v, dict) and v and "value" not in v and not all(str(y).isdigit() for y in v):
+            out.update(_flatten_parameters(v, name + "."))
+        else:
+            out[name] = v
+    return out
+
+
+def _merge(base: dict, over: dict) -> dict:
+    """Lay ``over`` on ``base``: tables merge key by key, everything else is replaced."""
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict) and k != "parameters":
+            out[k] = _merge(out[k], v)
+        elif isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = {**out[k], **v}
+        else:
+            out[k] = v
+    return out
+
+
+def _leaf_keys(d: dict, prefix: str = "") -> list[str]:
+    keys = []
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        keys.append(key)
+        if isinstance(v, dict):
+            keys.extend(_leaf_keys(v, key + "."))
+        elif isinstance(v, list):
+            for i, item in enumerate(v):
+                if isinstance(item, dict):
+                    keys.extend(_leaf_keys(item, f"{key}.{i}."))
+    return keys
+
+
+def _with_int_keys(raw: dict) -> dict:
+    """TOML keys are strings; year-keyed tables (budgets, reductions) need them as ints.
+
+    A key that is not a year is left as it is, so that the schema refuses it by name.
+    """
+    def conv(d):
+        if isinstance(d, dict):
+            return {(int(k) if isinstance(k, str) and k.isascii() and k.isdigit() else k): conv(v)
+                    for k, v in d.items()}
+        if isinstance(d, list):
+            return [conv(x) for x in d]
+        return d
+
+    out = dict(raw)
+    for key in ("budgets", "population"):
+        if key in out:
+            out[key] = conv(out[key])
+    return out
+
+
+def scale_budgets(budgets: Mapping[str, Any], factor: float | Mapping[str, float]) -> dict[str, Any]:
+    """A ``[budgets]`` table with each programme's amount times its factor, in the table's own form."""
+    out = {}
+    for programme, amount in budgets.items():
+        f = factor.get(programme) if isinstance(factor, Mapping) else factor
+        if f is None:
+            continue
+        if isinstance(amount, Mapping):
+            out[programme] = {str(year): float(value) * f for year, value in amount.items()}
+        else:
+            out[programme] = float(amount) * f
+    return out
+
+
+# ---- the dotted key space of overrides ------------------------------------------------------------
+
+SCENARIO_OVERRIDABLE = ("title", "description", "start_year", "end_year", "seed", "population_scale",
+                        "poverty_line", "targeting", "region")
+
+
+def override_keys(params: ParameterSet) -> list[str]:
+    return ([f"budgets.{p}" for p in PROGRAMME_NAMES] + [f"scenario.{k}" for k in SCENARIO_OVERRIDABLE]
+            + [p.name for p in params])
+
+
+def _plain(value: Any) -> Any:
+    """NumPy scalars (from a sampler or an optimiser) as the Python numbers the schema expects."""
+    if hasattr(value, "item") and getattr(value, "shape", None) == ():
+        return value.item()
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def overrides_to_changes(overrides: Mapping[str, Any], params: ParameterSet, origin: str = OVERRIDES) -> dict:
+    """Dotted-key overrides as a table of changes in the shape of a scenario file."""
+    budgets: dict[str, Any] = {}
+    years: dict[str, dict[str, Any]] = {}
+    meta: dict[str, Any] = {}
+    parameters: dict[str, Any] = {}
+    for key, value in overrides.items():
+        value = _plain(value)
+        if not isinstance(key, str) or not key:
+            raise InputError(origin, str(key), value, "an override key must be a dotted name",
+                             "budgets.<programme>, scenario.<setting> or a parameter name")
+        head, _, rest = key.partition(".")
+        if head == "budgets":
+            programme, _, year = rest.partition(".")
+            if programme not in PROGRAMME_NAMES:
+                raise InputError(origin, key, value, "unknown programme" + _suggestion(programme, list(PROGRAMME_NAMES)),
+                                 ", ".join(PROGRAMME_NAMES))
+            if year:
+                if not (year.isascii() and year.isdigit()):
+                    raise InputError(origin, key, value, "a budget year must be a year", f"budgets.{programme}.2016")
+                years.setdefault(programme, {})[year] = value
+            else:
+                budgets[programme] = value
+        elif head == "scenario":
+            if rest not in SCENARIO_OVERRIDABLE:
+                raise InputError(origin, key, value, "not a setting an override can change"
+                                 + _suggestion(rest, list(SCENARIO_OVERRIDABLE)), ", ".join(SCENARIO_OVERRIDABLE))
+            meta[rest] = value
+        elif head == "parameters" and rest in params:
+            parameters[rest] = value
+        elif key in params:
+            parameters[key] = value
+        else:
+            raise InputError(origin, key, value, "unknown key" + _suggestion(key, override_keys(params)),
+                             "budgets.<programme>[.<year>], scenario.<setting>, or a name from `tuopin params`")
+    for programme, table in years.items():
+        whole = budgets.get(programme)
+        if isinstance(whole, Mapping):
+            budgets[programme] = {**{str(y): v for y, v in whole.items()}, **table}
+        elif whole is not None:
+            raise InputError(origin, f"budgets.{programme}", whole,
+                             "give either one amount for every year or amounts by year, not both")
+        else:
+            budgets[programme] = table
+    changes: dict[str, Any] = {}
+    if budgets:
+        changes["budgets"] = budgets
+    if meta:
+        changes["scenario"] = meta
+    if parameters:
+        changes["parameters"] = parameters
+    return changes

@@ -1,0 +1,42 @@
+"""The county agent (县): funds, tasks and responsibility lie with the county (四到县, 002 ch. 11).
+
+Each January a county spends its share of every programme's budget on its own part of the
+programme's lists (village projects first, then households in priority order); the model then
+commits what all counties decided (``sim/core/budget.py``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+
+from ..core.allocation import Funding
+from ..core.budget import fund_county
+
+if TYPE_CHECKING:
+    from .model import TuopinModel
+
+
+class County(mesa.Agent):
+    """One county: a row of the county table and the decisions it takes on its budgets."""
+
+    def __init__(self, model: "TuopinModel", index: int):
+        super().__init__(model)
+        self.index = index
+        self.name = model.counties.names[index]
+        self.name_zh = model.counties.names_zh[index]
+        self.decisions: list[tuple[Funding, Funding]] = []  # this January's, one per programme
+        self.budget = 0.0   # this year's budget over all programmes, yuan (full size)
+        self.spent = 0.0    # what January's funding spent of it, yuan (full size)
+
+    @property
+    def budget_share(self) -> float:
+        return float(self.model.counties.budget_share[self.index])
+
+    def step(self) -> None:
+        """January: fund this county's part of every programme's lists within its budgets."""
+        scale = self.model.budget.scale
+        self.decisions = [fund_county(self.index, offer) for offer in self.model.offers]
+        self.budget = sum(float(o.budget[self.index]) for o in self.model.offers) / scale
+        self.spent = sum(v.spent + h.spent for v, h in self.decisions) / scale

@@ -1,0 +1,153 @@
+"""The tuopin model: households on the poverty register, programmes, county budgets, as a Mesa model.
+
+``TuopinModel(scenario, seed)`` builds one run; ``step()`` runs one month through ``STAGES``;
+``run()`` runs to the end; ``results`` holds the tables. Counties are Mesa agents that spend their
+budgets each January; a ``mesa.DataCollector`` keeps the model-level series every month, so
+``model.datacollector.get_model_vars_dataframe()`` and ``mesa.batch_run(TuopinModel, ...)`` work
+as Mesa users expect. Overrides (``overrides={"budgets.employment": 5e6}``, or the same as keyword
+arguments, as ``batch_run`` passes them) are checked with the scenario before anything is built.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Mapping
+
+import mesa
+import numpy as np
+
+from ..core.budget import BudgetYear, Offer, county_shares
+from ..core.clock import Clock
+from ..core.costs import MedicalBill
+from ..core.programme import Context
+from ..core.regimes import Regimes, TargetedRegister
+from ..core.results import RegisterLedger, RunResults
+from ..core.population import build_population
+from ..core.shocks import illness_rates
+from ..core.state import MONTHS
+from ..core.streams import Streams
+from ..inputs.scenario import LoadedScenario, load_scenario
+from ..programmes import STREAM_IDS, programmes_for
+from .collect import Tally, datacollector
+from .county import County
+from .stages import STAGES
+
+
+def fresh_seed() -> int:
+    """A seed from the operating system's entropy (a run without a seed still records the one it used)."""
+    return int(np.random.SeedSequence().generate_state(1, np.uint64)[0] & np.uint64(2**63 - 1))
+
+
+class TuopinModel(mesa.Model):
+    """One run of one scenario with one seed.
+
+    Args:
+        scenario: a loaded scenario, or the path of a scenario file.
+        seed: the run's seed. ``None`` (as Mesa's ``batch_run`` passes for each iteration) draws a
+            fresh one, kept in ``self.seed``; ``simulate`` defaults to the scenario's seed instead.
+        overrides: dotted keys (``"budgets.employment"``, ``"programme.industry.effect"``, ...).
+        rng: an integer seed, as Mesa models accept; ``seed`` wins when both are given.
+        **dotted: more overrides (``mesa.batch_run`` passes its parameters as keyword arguments).
+    """
+
+    def __init__(self, scenario: LoadedScenario | str | Path, seed: int | None = None,
+                 overrides: Mapping[str, Any] | None = None, rng: int | None = None, **dotted: Any):
+        if not isinstance(scenario, LoadedScenario):
+            scenario = load_scenario(scenario)
+        scenario = scenario.with_overrides({**(overrides or {}), **dotted})
+        if seed is None:
+            seed = int(rng) if rng is not None else fresh_seed()
+        self.seed = int(seed)
+        super().__init__(rng=self.seed)
+        self.loaded_scenario = scenario
+        self.spec = spec = scenario.spec
+        self.params = params = scenario.params
+        self.clock = Clock(spec.scenario.start_year, MONTHS * len(spec.years))
+        self.streams = Streams(self.seed, STREAM_IDS)
+        self.shock = params.group("shocks")
+        self.income = params.group("income")
+        self.village_standard = params.value(f"register.village_exit_incidence_{spec.scenario.region}")
+
+        classes = programmes_for(spec.budgets)
+        columns = {name: col for cls in classes for name, col in cls.columns.items()}
+        self.hh, self.villages, self.counties = build_population(spec, params, self.seed, len(classes), columns)
+        self.counties.budget_share[:] = county_shares(spec)
+        self.hh.illness_rate[:] = illness_rates(self.hh.cause, self.shock)
+        self.regimes = Regimes({spec.scenario.start_year: TargetedRegister(params.group("register"))}, self.clock)
+        ctx = Context(self.clock, self.streams, self.regimes, self.villages, self.counties, params,
+                      precise=spec.scenario.targeting == "precision", scale=spec.scenario.population_scale,
+                      line=self.line)
+        self.programmes = [cls(i, params, ctx) for i, cls in enumerate(classes)]
+        for programme in self.programmes:
+            programme.initialise(self.hh)
+
+        for j in range(self.counties.n):
+            County(self, j)
+        self.county_agents = self.agents_by_type[County]
+        self.budget = BudgetYear(spec, self.programmes, self.counties, self.villages)
+        self.ledger = RegisterLedger(self.counties.names, [p.name for p in self.programmes],
+                                     spec.scenario.population_scale, self.counties.population)
+        # Passed between stages within a step (set and used in the same month).
+        self.offers: list[Offer] = []
+        self.medical = MedicalBill.none()
+        self.stages = STAGES
+        self.stage_seconds: dict[str, float] | None = None  # set to {} to time each stage (bench)
+        self.tally = Tally(year=spec.population.base_year)
+        self.tally.register(self.hh, self.regimes.now().served(self.hh), spec.scenario.population_scale)
+        self.datacollector = datacollector([p.name for p in self.programmes])
+        self.datacollector.collect(self)
+
+    # ---- the schedule ---------------------------------------------------------------------
+    def step(self) -> None:
+        """One month: every stage due this month, in order; then the DataCollector."""
+        clock = self.clock
+        for stage in self.stages:
+            if not stage.due(clock):
+                continue
+            if self.stage_seconds is None:
+                stage.run(self)
+            else:
+                t0 = time.perf_counter()
+                stage.run(self)
+                self.stage_seconds[stage.name] = self.stage_seconds.get(stage.name, 0.0) + time.perf_counter() - t0
+        self.tally.year, self.tally.month = clock.year, clock.month_of_year + 1
+        self.datacollector.collect(self)
+        clock.advance()
+        self.running = not clock.done
+
+    def run(self) -> "TuopinModel":
+        while not self.clock.done:
+            self.step()
+        return self
+
+    # ---- what the stages share ----------------------------------------------------------------
+    def draw(self, stream: str) -> np.ndarray:
+        """This month's uniform for every household from ``stream`` (common random numbers)."""
+        return self.streams.uniform(stream, self.clock.month, self.hh.n)
+
+    def line(self, year: int) -> float:
+        """The scenario's poverty line in force in ``year``, yuan/person/year."""
+        return float(self.params.value(f"poverty_line.{self.spec.scenario.poverty_line}", year))
+
+    @property
+    def month(self) -> int:
+        return self.clock.month
+
+    @property
+    def year(self) -> int:
+        return self.clock.year
+
+    @property
+    def n_months(self) -> int:
+        return self.clock.n_months
+
+    @property
+    def results(self) -> RunResults:
+        return RunResults(
+            scenario=self.spec.scenario.name, seed=self.seed,
+            yearly=self.ledger.yearly(self.budget.ledger), pathways=self.ledger.pathways_table(),
+            spending=self.budget.ledger.table(), series=self.datacollector.get_model_vars_dataframe())
+
+
+Model = TuopinModel

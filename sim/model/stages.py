@@ -1,0 +1,96 @@
+"""The month's stages, in order, as data: what runs when, and what it does.
+
+``STAGES`` is read top to bottom by ``TuopinModel.step``; ``tuopin bench`` times each stage. A
+stage is a function of the model that calls a core submodel with explicit inputs: the state it
+changes, the parameters, the clock and the month's draws from the named random streams.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
+
+from ..core import assessment, costs, income, shocks
+from ..core.clock import Clock
+
+if TYPE_CHECKING:
+    from .model import TuopinModel
+
+JANUARY, EVERY_MONTH, DECEMBER = "January", "every month", "December"
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    when: str     # JANUARY, EVERY_MONTH or DECEMBER
+    does: str
+    run: Callable[["TuopinModel"], None]
+
+    def due(self, clock: Clock) -> bool:
+        return (self.when == EVERY_MONTH or (self.when == JANUARY and clock.is_january)
+                or (self.when == DECEMBER and clock.is_december))
+
+
+def fund(model: "TuopinModel") -> None:
+    """Programmes draw up their lists, each county funds its part, support starts and stops."""
+    year = model.clock.year
+    model.offers = model.budget.offers(model.hh, model.regimes.now(), year)
+    model.county_agents.do("step")
+    decisions = [c.decisions for c in model.county_agents]  # in county order (the order they were added)
+    model.budget.commit(model.hh, model.offers, decisions, year)
+    model.offers = []
+    model.tally.spent = model.budget.ledger.spent_in(year)
+
+
+def new_year(model: "TuopinModel") -> None:
+    income.new_year(model.hh, model.income, model.draw("housing_repair"))
+
+
+def yearly_shocks(model: "TuopinModel") -> None:
+    s, year = model.streams, model.clock.year
+    shocks.yearly(model.hh, model.villages, model.counties, model.shock,
+                  s.uniform("market", year, model.counties.n), s.uniform("disaster", year, model.villages.n),
+                  s.normal("income_noise", year, model.hh.n))
+
+
+def monthly_shocks(model: "TuopinModel") -> None:
+    model.medical = shocks.illness(model.hh, model.shock, model.draw("illness"))
+    shocks.disability(model.hh, model.shock, model.draw("disability"))
+    shocks.jobs(model.hh, model.shock, model.draw("job_loss"))
+
+
+def accrue(model: "TuopinModel") -> None:
+    income.accrue_month(model.hh)
+
+
+def pay_costs(model: "TuopinModel") -> None:
+    costs.pay_month(model.hh, model.medical, model.programmes, model.clock)
+
+
+def flows(model: "TuopinModel") -> None:
+    for programme in model.programmes:
+        programme.flow_month(model.hh)
+        if programme.villages is not None:
+            programme.villages.flow_month(model.hh)
+
+
+def assess(model: "TuopinModel") -> None:
+    year = model.clock.year
+    regime = model.regimes.now()
+    d = assessment.assess_year(model.hh, model.villages, regime, model.line(year), model.draw("entry_detection"),
+                               model.budget, model.ledger, year, model.village_standard)
+    model.tally.assessment(model.hh, d, model.budget.scale)
+    model.tally.register(model.hh, regime.served(model.hh), model.budget.scale)
+    model.tally.spent = model.budget.ledger.spent_in(year)
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage("fund", JANUARY, "counties fund programmes: village projects, continuing and new participants (四到县)", fund),
+    Stage("new_year", JANUARY, "incomes grow; the year's accumulators reset; education costs set; housing repaired", new_year),
+    Stage("yearly_shocks", JANUARY, "county market shocks, village disasters and income luck set the year's earnings", yearly_shocks),
+    Stage("monthly_shocks", EVERY_MONTH, "illness (with its bill and lost work), disability, job loss and rehire", monthly_shocks),
+    Stage("accrue", EVERY_MONTH, "a month of earnings, transfers and asset income", accrue),
+    Stage("costs", EVERY_MONTH, "medical and education costs: programmes cover, households pay the rest", pay_costs),
+    Stage("flows", EVERY_MONTH, "programme effects and village project income", flows),
+    Stage("assess", DECEMBER, "dibao settlement, exits, returns and entries, pathways, villages leave the list", assess),
+)
