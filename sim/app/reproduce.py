@@ -21,7 +21,8 @@ from .runs import run_scenario
 class Reproduction:
     files: dict[str, str] = field(default_factory=dict)            # file -> "match" / "MISMATCH" / "missing"
     version_differences: dict[str, tuple[str, str]] = field(default_factory=dict)
-    parameter_differences: list[str] = field(default_factory=list)
+    parameter_differences: list[str] = field(default_factory=list)  # could not be run as recorded
+    parameter_notes: list[str] = field(default_factory=list)        # added since: the files decide
     out: Path | None = None
 
     @property
@@ -34,6 +35,7 @@ class Reproduction:
         for pkg, (then, now) in sorted(self.version_differences.items()):
             lines.append(f"VERSION   {pkg}: manifest {then}, here {now}")
         lines += [f"PARAMETER {d}" for d in self.parameter_differences]
+        lines += [f"note      {d}" for d in self.parameter_notes]
         n_match = sum(v == "match" for v in self.files.values())
         lines.append(f"\n{n_match} of {len(self.files)} files match; "
                      + ("reproduced exactly." if self.ok else "NOT reproduced.")
@@ -52,23 +54,25 @@ def load_manifest(path: Path) -> dict:
     return manifest
 
 
-def scenario_from_manifest(manifest: dict, path: Path) -> tuple[LoadedScenario, list[str]]:
-    """The manifest's scenario with every recorded parameter value; and what could not be set."""
+def scenario_from_manifest(manifest: dict, path: Path) -> tuple[LoadedScenario, list[str], list[str]]:
+    """The manifest's scenario with every recorded parameter value; what could not be set (a
+    parameter recorded there and unknown here: the run cannot be made as it was); and parameters
+    added since the run (they had no value then: whether they change anything, the files show)."""
     scenario = scenario_from_dict(manifest["scenario"], path)
     recorded = manifest["parameters"]
     known = {p.name for p in scenario.params}
     differences = [f"{name}: in the manifest, unknown here" for name in sorted(set(recorded) - known)]
-    differences += [f"{name}: here, not in the manifest" for name in sorted(known - set(recorded))]
+    notes = [f"{name}: here, not in the manifest (added since the run)" for name in sorted(known - set(recorded))]
     params = scenario.params.with_overrides({k: v for k, v in recorded.items() if k in known},
                                             origin=str(path), key_prefix="parameters")
-    return LoadedScenario(scenario.spec, scenario.files, params, scenario.raw, scenario.prov), differences
+    return LoadedScenario(scenario.spec, scenario.files, params, scenario.raw, scenario.prov), differences, notes
 
 
 def reproduce(path: Path, out: Path | None = None, workers: int | None = None,
               dask: str | None = None, progress: bool = False) -> Reproduction:
     path = Path(path)
     manifest = load_manifest(path)
-    scenario, param_diff = scenario_from_manifest(manifest, path)
+    scenario, param_diff, param_notes = scenario_from_manifest(manifest, path)
     now = versions()
     then = manifest["versions"]
     version_diff = {pkg: (then.get(pkg, "?"), now.get(pkg, "?")) for pkg in RESULT_PACKAGES
@@ -81,4 +85,4 @@ def reproduce(path: Path, out: Path | None = None, workers: int | None = None,
     for name, digest in manifest["outputs"].items():
         f = out / name
         files[name] = "missing" if not f.exists() else ("match" if sha256(f) == digest else "MISMATCH")
-    return Reproduction(files, version_diff, param_diff, out)
+    return Reproduction(files, version_diff, param_diff, param_notes, out)

@@ -9,15 +9,12 @@ income). Programmes that cover nothing keep the interface's defaults, which chan
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import Protocol, Sequence
 
 import numpy as np
 
+from .clock import Clock
 from .state import Households
-
-if TYPE_CHECKING:
-    from .clock import Clock
-    from .programme import Programme
 
 
 @dataclass
@@ -41,7 +38,15 @@ class EducationBill:
     due: np.ndarray
 
 
-def pay_month(hh: Households, medical: MedicalBill, programmes: Sequence["Programme"], clock: "Clock") -> None:
+class Cover(Protocol):
+    """What the cost step needs of a programme (``sim/core/programme.py`` implements it)."""
+
+    def cover_medical(self, hh: Households, bill: MedicalBill, clock: Clock) -> None: ...
+
+    def cover_education(self, hh: Households, bill: EducationBill, clock: Clock) -> None: ...
+
+
+def pay_month(hh: Households, medical: MedicalBill, programmes: Sequence[Cover], clock: Clock) -> None:
     """Programmes cover what they cover, in order; households pay the rest."""
     if medical.idx.size:
         for programme in programmes:

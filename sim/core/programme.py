@@ -19,21 +19,17 @@ per household in ``hh.contribution[self.index]``: that is how exits are attribut
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping
+from typing import Any, ClassVar, Mapping
 
 import numpy as np
 
 from ..inputs.errors import InputError
 from ..inputs.params import ParameterSet
 from .clock import Clock
-from .state import MONTHS, Cause, Column, Counties, Households, Villages
-from .streams import Streams
-
-if TYPE_CHECKING:
-    from .costs import EducationBill, MedicalBill
-    from .regimes import Regimes
-    from .villages import VillageProjects
+from .context import Context
+from .costs import EducationBill, MedicalBill
+from .state import MONTHS, Cause, Column, Households
+from .villages import VillageProjects
 
 # Kinds of parameter values a programme can declare.
 NUMBER = "number"        # a number (its bounds are in the parameter file)
@@ -55,21 +51,6 @@ VILLAGE_PARAMETERS: dict[str, str] = {
 BASES = {"household", "person", "labourer", "pupil"}
 
 
-@dataclass
-class Context:
-    """What a programme sees of the run besides the households it acts on."""
-
-    clock: Clock
-    streams: Streams
-    regimes: "Regimes"            # the register's rules in force each year
-    villages: Villages
-    counties: Counties
-    params: ParameterSet
-    precise: bool                 # precision targeting (精准扶贫) rather than one untargeted queue
-    scale: float                  # the simulated sample's share of the population
-    line: Callable[[int], float]  # the poverty line in force in a year, yuan/person/year
-
-
 class Programme:
     """Base class. Subclasses set ``name`` and ``label`` and override the hooks they need."""
 
@@ -82,14 +63,12 @@ class Programme:
     reads: ClassVar[tuple[str, ...]] = ()            # parameters of other groups it reads (full names)
 
     def __init__(self, index: int, params: ParameterSet, ctx: Context):
-        from .villages import VillageProjects
-
         self.index = index
         self.ctx = ctx
         self.p: dict[str, Any] = params.group(f"programme.{self.name}")
         self.read = {name: params.value(name) for name in self.reads}
         self.villages: VillageProjects | None = (
-            VillageProjects(self, ctx) if self.p.get("village_share", 0) > 0 else None)
+            VillageProjects(index, self.p, ctx, self.village_eligible) if self.p.get("village_share", 0) > 0 else None)
         self._members = np.zeros(0, dtype=np.int64)
         self._members_month = -1
         self._changes: set[int] = set()
@@ -175,6 +154,10 @@ class Programme:
         """Served by the register, or exited no more than ``continue_after_exit_years`` ago (脱贫不脱政策)."""
         return self.ctx.regimes.now().within_window(hh, self.ctx.clock.year, self.p["continue_after_exit_years"])
 
+    def village_eligible(self, hh: Households) -> np.ndarray:
+        """Households that share the income of the programme's village projects."""
+        return self.within_exit_window(hh) & self.fits(hh)
+
     def continuing(self, hh: Households) -> np.ndarray:
         """Participants whose support runs on into this year (脱贫不脱政策 for a while)."""
         return self.supported(hh) & self.within_exit_window(hh)
@@ -223,10 +206,10 @@ class Programme:
         return None
 
     # ---- the month's costs (sim/core/costs.py) ----------------------------------------------
-    def cover_medical(self, hh: Households, bill: "MedicalBill", clock: Clock) -> None:
+    def cover_medical(self, hh: Households, bill: MedicalBill, clock: Clock) -> None:
         """Lower ``bill.share`` for the households this programme covers; credit what it covered."""
 
-    def cover_education(self, hh: Households, bill: "EducationBill", clock: Clock) -> None:
+    def cover_education(self, hh: Households, bill: EducationBill, clock: Clock) -> None:
         """Replace ``bill.due`` (never modify it in place) by what is left after this programme."""
 
     # ---- the month's flows ----------------------------------------------------------------

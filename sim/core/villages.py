@@ -17,24 +17,25 @@ budgets do, so that a sampled village's households share a sampled income.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from .context import Context
 from .state import MONTHS, Households, Status, Villages
-
-if TYPE_CHECKING:
-    from .programme import Context, Programme
 
 
 class VillageProjects:
-    """The village projects of one programme."""
+    """The village projects of programme ``index``, whose parameters are ``p``; ``eligible`` gives
+    the households that share a project's income (the programme's rule)."""
 
-    def __init__(self, programme: "Programme", ctx: "Context"):
-        self.prog = programme
+    def __init__(self, index: int, p: Mapping[str, Any], ctx: Context,
+                 eligible: Callable[[Households], np.ndarray]):
+        self.index = index
         self.ctx = ctx
-        self.p = programme.p
-        self.started = ctx.villages.project_started[programme.index]
+        self.p = p
+        self.eligible = eligible
+        self.started = ctx.villages.project_started[index]
         self._refreshed = -1
         self._changes: set[int] = set()
         self._idx = np.zeros(0, dtype=np.int64)
@@ -57,16 +58,13 @@ class VillageProjects:
         self.started[villages] = self.ctx.clock.month
         self._refreshed = -1
 
-    def eligible(self, hh: Households) -> np.ndarray:
-        return self.prog.within_exit_window(hh) & self.prog.fits(hh)
-
     def flow_month(self, hh: Households) -> None:
         m = self.ctx.clock.month
         if self._refreshed < 0 or m % MONTHS == 0 or m in self._changes:
             self._refresh(hh, m)
         if self._idx.size:
             hh.income_year[self._idx] += self._gain
-            hh.contribution[self.prog.index, self._idx] += self._gain
+            hh.contribution[self.index, self._idx] += self._gain
 
     def _refresh(self, hh: Households, m: int) -> None:
         """Who draws project income this month and how much (changes only when a project starts
