@@ -13,6 +13,7 @@ from ..core.programme import Programme
 from ..core.streams import CORE_STREAMS, merge_stream_ids
 from ..inputs.errors import InputError
 from ..inputs.params import ParameterSet, programme_names
+from .ecology import Ecology
 from .education import Education
 from .employment import Employment
 from .health import Health
@@ -27,6 +28,7 @@ REGISTRY: tuple[type[Programme], ...] = (
     Education,
     Health,
     Welfare,
+    Ecology,
 )
 PROGRAMMES = REGISTRY
 PROGRAMME_NAMES: tuple[str, ...] = tuple(p.name for p in REGISTRY)
