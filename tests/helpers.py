@@ -14,6 +14,8 @@ from sim.inputs.scenario import LoadedScenario
 ROOT = Path(__file__).resolve().parent.parent
 SANMING = ROOT / "scenarios" / "sanming.toml"
 MONTHS = 12
+# The programmes the shipped Sanming scenario funds (its [budgets] names them), in run order.
+SANMING_PROGRAMMES = ("industry", "employment", "relocation", "education", "health", "welfare")
 
 
 def scaled(loaded: LoadedScenario, scale: float, **meta) -> LoadedScenario:
@@ -83,3 +85,14 @@ def kill_self_once(marks: str, name: str) -> None:
         return
     os.close(fd)
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+def households(n: int, n_programmes: int = 1, **columns):
+    """A handful of households for a submodel's unit test: every column at its declared start
+    value, then ``columns`` set (a scalar or one value per household)."""
+    from sim.core.state import Households
+
+    hh = Households(n, n_programmes)
+    for name, value in columns.items():
+        getattr(hh, name)[...] = value
+    return hh

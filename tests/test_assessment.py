@@ -13,16 +13,15 @@ import numpy as np
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
-from helpers import budgets, run_with_checks
+from helpers import SANMING_PROGRAMMES, budgets, run_with_checks
 from sim.model import TuopinModel
-from sim.programmes import PROGRAMME_NAMES
 from sim.core.state import Status
 
 multiplier = st.sampled_from([0.0, 0.5, 1.0, 3.0])
 config = st.fixed_dictionaries({
     "seed": st.integers(0, 2**40),
     "scale": st.sampled_from([0.03, 0.05, 0.1]),
-    "budgets": st.fixed_dictionaries({p: multiplier for p in PROGRAMME_NAMES}),
+    "budgets": st.fixed_dictionaries({p: multiplier for p in SANMING_PROGRAMMES}),
     "targeting": st.sampled_from(["precision", "untargeted"]),
     "poverty_line": st.sampled_from(["national", "provincial"]),
 })
@@ -78,7 +77,7 @@ def test_spending_never_exceeds_the_budget(sanming, cfg):
     scale = cfg["scale"]
     results = model.results
     sp = results.spending
-    assert len(sp) == (model.counties.n + 1) * len(PROGRAMME_NAMES) * len(model.spec.years)
+    assert len(sp) == (model.counties.n + 1) * len(SANMING_PROGRAMMES) * len(model.spec.years)
     over = sp[sp.spent > sp.budget * (1 + 1e-9) + 1e-2 / scale]
     assert over.empty, f"spending above budget:\n{over}"
     assert (sp.spent >= 0).all()

@@ -158,3 +158,10 @@ def test_run_too_large_for_memory_is_refused(tmp_path, monkeypatch):
     assert len(lines) == 1 and lines[0].startswith("error: ")
     assert "population_scale" in lines[0] and "households" in lines[0]
     assert not (tmp_path / "out").exists()
+
+
+def test_version():
+    from importlib.metadata import version
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.stdout.strip() == f"tuopin {version('tuopin')}"

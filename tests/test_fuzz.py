@@ -29,12 +29,11 @@ from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from helpers import SANMING, budgets, copy_sanming, run_with_checks, write
+from helpers import SANMING, SANMING_PROGRAMMES, budgets, copy_sanming, run_with_checks, write
 from sim.app.cli import app
 from sim.inputs.errors import InputError
 from sim.model import TuopinModel
 from sim.inputs.params import ParameterSet
-from sim.programmes import PROGRAMME_NAMES
 from sim.app.reproduce import load_manifest
 from sim.app.runs import read_seed_file
 from sim.inputs.scenario import LoadedScenario, load_scenario
@@ -238,7 +237,7 @@ def assert_sound(loaded: LoadedScenario) -> None:
     assert 2000 <= meta.start_year <= meta.end_year <= 2100
     assert spec.population.base_year == meta.start_year - 1
     assert 0 < meta.population_scale <= 1
-    for prog in PROGRAMME_NAMES:
+    for prog in SANMING_PROGRAMMES:
         for year in spec.years:
             amount = spec.budget(prog, year)
             assert math.isfinite(amount) and amount >= 0, f"budgets.{prog} in {year} = {amount!r}"
@@ -362,7 +361,7 @@ def valid_scenarios(draw):
     return {
         "seed": draw(st.integers(0, 2**40)),
         "scale": draw(st.floats(0.01, 0.05)),
-        "budgets": {prog: draw(st.sampled_from([0.0, 0.5, 1.0, 3.0]) | st.floats(0, 4)) for prog in PROGRAMME_NAMES},
+        "budgets": {prog: draw(st.sampled_from([0.0, 0.5, 1.0, 3.0]) | st.floats(0, 4)) for prog in SANMING_PROGRAMMES},
         "meta": {"targeting": draw(st.sampled_from(["precision", "untargeted"])),
                  "poverty_line": draw(st.sampled_from(["national", "provincial"])),
                  "region": draw(st.sampled_from(["eastern", "western"]))},

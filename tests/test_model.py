@@ -6,11 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import budgets, scaled, snapshot, totals, zero_budgets
+from helpers import SANMING_PROGRAMMES, budgets, scaled, snapshot, totals, zero_budgets
 from sim.execution.ensemble import run_ensemble
 from sim.core.budget import BudgetYear
 from sim.model import TuopinModel, simulate
-from sim.programmes import PROGRAMME_NAMES
 from sim.core.state import FIELDS, Status
 
 
@@ -30,7 +29,7 @@ def test_zero_budget_leaves_only_spontaneous_exits(small):
     m = TuopinModel(zero_budgets(small), seed=3).run()
     r = m.results
     pw = r.pathways
-    assert set(pw.pathway) == set(PROGRAMME_NAMES) | {"spontaneous"}
+    assert set(pw.pathway) == set(SANMING_PROGRAMMES) | {"spontaneous"}
     assert (pw[pw.pathway != "spontaneous"].exits_households == 0).all()
     assert pw[pw.pathway == "spontaneous"].exits_households.sum() > 0  # there are exits to attribute
     assert (r.spending.spent == 0).all() and (r.spending.budget == 0).all()
@@ -143,19 +142,18 @@ def test_budget_options_share_households_and_shocks(small):
 def test_no_household_is_both_continuing_and_a_new_candidate(small, monkeypatch):
     """A household is funded at most once per programme and year: a continuing participant is
     renewed, not enrolled again (otherwise its cost is counted twice against the budget)."""
-    original = BudgetYear.offers
+    original = BudgetYear.offer
     calls = []
 
-    def checked(self, hh, regime, year):
-        offers = original(self, hh, regime, year)
-        for offer in offers:
-            q = offer.households
-            calls.append((year, offer.programme.name, int((q.tier == 0).sum()), len(q.idx) - len(np.unique(q.idx))))
-        return offers
+    def checked(self, prog, hh, served, year):
+        offer = original(self, prog, hh, served, year)
+        q = offer.households
+        calls.append((year, prog.name, int((q.tier == 0).sum()), len(q.idx) - len(np.unique(q.idx))))
+        return offer
 
-    monkeypatch.setattr(BudgetYear, "offers", checked)
+    monkeypatch.setattr(BudgetYear, "offer", checked)
     m = TuopinModel(small, seed=1).run()
-    assert len(calls) == len(PROGRAMME_NAMES) * len(m.spec.years)
+    assert len(calls) == len(SANMING_PROGRAMMES) * len(m.spec.years)
     assert sum(c[2] for c in calls) > 0
     overlaps = [c for c in calls if c[3]]
     assert not overlaps, f"(year, programme, continuing, queued twice): {overlaps}"
@@ -167,7 +165,7 @@ def test_yearly_budget_and_spending_are_at_full_scale(sanming, scale):
     r = m.results
     y = totals(r.yearly).set_index("year")
     for year in m.spec.years:
-        assert y.budget[year] == pytest.approx(sum(m.spec.budget(p, year) for p in PROGRAMME_NAMES), rel=1e-9)
+        assert y.budget[year] == pytest.approx(sum(m.spec.budget(p, year) for p in SANMING_PROGRAMMES), rel=1e-9)
     sp = r.spending[r.spending.county == "ALL"].groupby("year").spent.sum()
     assert np.allclose(y.spent.loc[sp.index].values, sp.values, rtol=1e-9)
     assert (y.spent <= y.budget * (1 + 1e-9)).all()
@@ -254,7 +252,7 @@ def test_budget_shares_split_every_budget_between_counties(small):
 
 def test_shorter_run_of_other_years(small):
     s = small.with_changes({"scenario": {"start_year": 2016, "end_year": 2018}, "population": {"base_year": 2015},
-                            "budgets": {p: 2e6 for p in PROGRAMME_NAMES}})
+                            "budgets": {p: 2e6 for p in SANMING_PROGRAMMES}})
     m = TuopinModel(s, seed=1).run()
     assert m.n_months == 36
     assert sorted(m.results.yearly.year.unique()) == [2016, 2017, 2018]

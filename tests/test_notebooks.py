@@ -20,8 +20,7 @@ from ipykernel.kernelspec import write_kernel_spec
 from jupyter_client.kernelspec import KernelSpecManager
 from nbclient import NotebookClient
 
-from helpers import ROOT
-from sim.programmes import PROGRAMME_NAMES
+from helpers import ROOT, SANMING_PROGRAMMES
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 KERNEL = "python3"
@@ -147,7 +146,7 @@ def _check_budget_options(nb, got: dict) -> None:
 
     # The plan's targets reached the plot's data, and exits are split by pathway.
     assert got["targets"] and all(math.isfinite(t) for t in got["targets"])
-    assert {"spontaneous", *PROGRAMME_NAMES} <= set(got["pathways"])
+    assert {"spontaneous", *SANMING_PROGRAMMES} <= set(got["pathways"])
     images = [out for c in nb.cells for out in c.get("outputs", [])
               if out.get("data", {}).get("image/png")]
     assert len(images) == 2, "expected two plots (registered poor vs targets, exits by pathway)"

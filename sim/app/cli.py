@@ -24,6 +24,22 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 EXIT_CODES = ((InputError, 2), (OutputError, 3), (EnsembleError, 4))
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"tuopin {version('tuopin')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """tuopin: agent-based scenarios of exits from and returns to poverty."""
+
+
 @contextmanager
 def refusals():
     """Bad input, an unwritable folder or a failed ensemble: one line on stderr and an exit code."""

@@ -1,13 +1,15 @@
 """The budget year: county budgets → programmes → households and village projects in January, the
 December settlement, sample scaling, and the spending ledger.
 
-Funds, tasks and responsibility lie with the county (四到县, 002 ch. 11). Each January every
-programme draws up its lists from the register as the December assessment left it
-(``BudgetYear.offers``): per county, village projects it could fund, continuing participants and
+Funds, tasks and responsibility lie with the county (四到县, 002 ch. 11). Each January, programme
+by programme in programme order, the programme draws up its lists from the register
+(``BudgetYear.offer``): per county, village projects it could fund, continuing participants and
 new candidates in priority order, with their costs. Each county then funds its part
 (``fund_county``: villages from the programme's village share, households from the rest, within its
-budget and the programme's capacity), and ``commit`` starts, renews and stops support. In December
-the programmes' last claims (the dibao settlement) are paid from what each county has left.
+budget and the programme's capacity), and ``commit`` starts, renews and stops support. One
+programme's lists are dropped before the next is drawn up, so memory holds one queue at a time.
+In December the programmes' last claims (the dibao settlement) are paid from what each county has
+left.
 
 Everything is counted at the simulated sample's scale (``scenario.population_scale``): budgets are
 scaled down here, and the ledger's tables scale counts and money back up to full size.
@@ -91,49 +93,47 @@ class BudgetYear:
                          for share in self.counties.budget_share])
 
     # ---- January ----------------------------------------------------------------------------
-    def offers(self, hh: Households, regime: "Regime", year: int) -> list[Offer]:
-        """Every programme's lists, drawn up from the register as December left it. Support of
+    def served_per_county(self, hh: Households, regime: "Regime") -> np.ndarray:
+        """Households the register serves, per county: the base of every programme's capacity."""
+        return np.bincount(hh.county[regime.served(hh)], minlength=self.counties.n)
+
+    def offer(self, prog: "Programme", hh: Households, served: np.ndarray, year: int) -> Offer:
+        """One programme's lists, drawn up from the register as December left it. Support of
         participants past their exit window ends here."""
         n_c = self.counties.n
-        served = np.bincount(hh.county[regime.served(hh)], minlength=n_c)
-        out = []
-        for prog in self.programmes:
-            villages = None
-            if prog.villages is not None:
-                cand, cost = prog.villages.candidates()
-                villages = Queue.build(self.villages.county, n_c, cand[:0], cost[:0], cand, cost,
-                                       np.zeros(len(cand), np.int8))
-            continuing = prog.continuing(hh)
-            prog.stop(hh, np.flatnonzero(prog.supported(hh) & ~continuing))  # past the exit window
-            cont = np.flatnonzero(continuing)
-            cand = np.flatnonzero(prog.candidates(hh))
-            tier = prog.tier(hh, cand) if prog.ctx.precise else np.zeros(len(cand), np.int8)
-            queue = Queue.build(hh.county, n_c, cont, prog.annual_cost(hh, cont), cand,
-                                prog.first_year_cost(hh, cand), tier)
-            capacity = np.ceil(prog.capacity_share() * served).astype(np.int64)
-            out.append(Offer(prog, self.county_budget(prog.name, year), capacity, queue, villages))
-        return out
+        villages = None
+        if prog.villages is not None:
+            cand, cost = prog.villages.candidates()
+            villages = Queue.build(self.villages.county, n_c, cand[:0], cost[:0], cand, cost,
+                                   np.zeros(len(cand), np.int8))
+        continuing = prog.continuing(hh)
+        prog.stop(hh, np.flatnonzero(prog.supported(hh) & ~continuing))  # past the exit window
+        cont = np.flatnonzero(continuing)
+        cand = np.flatnonzero(prog.candidates(hh))
+        tier = prog.tier(hh, cand) if prog.ctx.precise else np.zeros(len(cand), np.int8)
+        queue = Queue.build(hh.county, n_c, cont, prog.annual_cost(hh, cont), cand,
+                            prog.first_year_cost(hh, cand), tier)
+        capacity = np.ceil(prog.capacity_share() * served).astype(np.int64)
+        return Offer(prog, self.county_budget(prog.name, year), capacity, queue, villages)
 
-    def commit(self, hh: Households, offers: list[Offer], decisions: list[list[tuple[Funding, Funding]]],
-               year: int) -> None:
-        """Start, renew and stop support as the counties decided (``decisions[county][programme]``),
-        record the spending, and keep what each county has left for December."""
+    def commit(self, hh: Households, offer: Offer, decisions: list[tuple[Funding, Funding]], year: int) -> None:
+        """Start, renew and stop support as the counties decided (``decisions[county]``), record
+        the spending, and keep what each county has left for December."""
         n_c = self.counties.n
-        for k, offer in enumerate(offers):
-            prog = offer.programme
-            village_spent = village_new = np.zeros(n_c)
-            if offer.villages is not None:
-                v = assemble(offer.villages, [decisions[j][k][0] for j in range(n_c)])
-                prog.villages.start(v.new)
-                village_spent, village_new = v.spent, v.new_count
-            result: Allocation = assemble(offer.households, [decisions[j][k][1] for j in range(n_c)])
-            self.counties.remaining[prog.index] = offer.budget - village_spent - result.spent
-            prog.stop(hh, result.dropped_continuing)
-            prog.renew(hh, result.funded_continuing)
-            prog.enrol(hh, result.new)
-            participants = np.bincount(hh.county[result.funded_continuing], minlength=n_c) + result.new_count
-            self.ledger.record(year, prog.name, offer.budget, result.spent + village_spent,
-                               result.new_count, participants, village_new)
+        prog = offer.programme
+        village_spent = village_new = np.zeros(n_c)
+        if offer.villages is not None:
+            v = assemble(offer.villages, [d[0] for d in decisions])
+            prog.villages.start(v.new)
+            village_spent, village_new = v.spent, v.new_count
+        result: Allocation = assemble(offer.households, [d[1] for d in decisions])
+        self.counties.remaining[prog.index] = offer.budget - village_spent - result.spent
+        prog.stop(hh, result.dropped_continuing)
+        prog.renew(hh, result.funded_continuing)
+        prog.enrol(hh, result.new)
+        participants = np.bincount(hh.county[result.funded_continuing], minlength=n_c) + result.new_count
+        self.ledger.record(year, prog.name, offer.budget, result.spent + village_spent,
+                           result.new_count, participants, village_new)
 
     # ---- December ---------------------------------------------------------------------------
     def settle(self, hh: Households, net: np.ndarray, year: int) -> None:

@@ -109,7 +109,10 @@ class Table:
         self.schema = dict(schema)
         for name, col in self.schema.items():
             shape = (n_programmes, self.n) if col.per_programme else self.n
-            setattr(self, name, np.full(shape, col.fill, dtype=col.dtype))
+            # Zeros come from calloc: pages are touched only when first written, which keeps the
+            # population build (whose temporaries peak before the run writes them) lean.
+            a = np.zeros(shape, dtype=col.dtype) if col.fill == 0 else np.full(shape, col.fill, dtype=col.dtype)
+            setattr(self, name, a)
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {name: getattr(self, name) for name in self.schema}

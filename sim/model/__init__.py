@@ -3,7 +3,7 @@ and the pure entry point ``simulate``."""
 
 from .county import County
 from .model import Model, TuopinModel
-from .simulate import simulate
+from .entry import simulate
 from .stages import STAGES, Stage
 
 __all__ = ["County", "Model", "STAGES", "Stage", "TuopinModel", "simulate"]

@@ -1,8 +1,8 @@
 """The county agent (县): funds, tasks and responsibility lie with the county (四到县, 002 ch. 11).
 
-Each January a county spends its share of every programme's budget on its own part of the
-programme's lists (village projects first, then households in priority order); the model then
-commits what all counties decided (``sim/core/budget.py``).
+Each January, programme by programme, a county spends its share of the programme's budget on its
+own part of the programme's lists (village projects first, then households in priority order);
+the model then commits what all counties decided (``sim/core/budget.py``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ class County(mesa.Agent):
         self.index = index
         self.name = model.counties.names[index]
         self.name_zh = model.counties.names_zh[index]
-        self.decisions: list[tuple[Funding, Funding]] = []  # this January's, one per programme
+        self.decision: tuple[Funding, Funding] = (Funding(), Funding())  # on the programme before it now
         self.budget = 0.0   # this year's budget over all programmes, yuan (full size)
         self.spent = 0.0    # what January's funding spent of it, yuan (full size)
 
@@ -34,9 +34,16 @@ class County(mesa.Agent):
     def budget_share(self) -> float:
         return float(self.model.counties.budget_share[self.index])
 
+    def open_year(self) -> None:
+        """January, before the first programme: a new year's budgets."""
+        self.budget = self.spent = 0.0
+
     def step(self) -> None:
-        """January: fund this county's part of every programme's lists within its budgets."""
+        """Fund this county's part of the lists of the programme before it (``model.offer``)
+        within the county's budget for it."""
+        offer = self.model.offer
         scale = self.model.budget.scale
-        self.decisions = [fund_county(self.index, offer) for offer in self.model.offers]
-        self.budget = sum(float(o.budget[self.index]) for o in self.model.offers) / scale
-        self.spent = sum(v.spent + h.spent for v, h in self.decisions) / scale
+        self.decision = fund_county(self.index, offer)
+        village, households = self.decision
+        self.budget += float(offer.budget[self.index]) / scale
+        self.spent += (village.spent + households.spent) / scale

@@ -89,7 +89,7 @@ class TuopinModel(mesa.Model):
         self.ledger = RegisterLedger(self.counties.names, [p.name for p in self.programmes],
                                      spec.scenario.population_scale, self.counties.population)
         # Passed between stages within a step (set and used in the same month).
-        self.offers: list[Offer] = []
+        self.offer: Offer | None = None  # the programme lists the counties are funding (January)
         self.medical = MedicalBill.none()
         self.stages = STAGES
         self.stage_seconds: dict[str, float] | None = None  # set to {} to time each stage (bench)

@@ -32,14 +32,18 @@ class Stage:
 
 
 def fund(model: "TuopinModel") -> None:
-    """Programmes draw up their lists, each county funds its part, support starts and stops."""
-    year = model.clock.year
-    model.offers = model.budget.offers(model.hh, model.regimes.now(), year)
-    model.county_agents.do("step")
-    decisions = [c.decisions for c in model.county_agents]  # in county order (the order they were added)
-    model.budget.commit(model.hh, model.offers, decisions, year)
-    model.offers = []
-    model.tally.spent = model.budget.ledger.spent_in(year)
+    """Programme by programme: the programme draws up its lists, each county agent funds its part
+    (its ``step``), and support starts and stops as they decided."""
+    year, budget = model.clock.year, model.budget
+    served = budget.served_per_county(model.hh, model.regimes.now())
+    model.county_agents.do("open_year")
+    for programme in model.programmes:
+        model.offer = budget.offer(programme, model.hh, served, year)
+        model.county_agents.do("step")
+        decisions = [c.decision for c in model.county_agents]  # in county order (the order they were added)
+        budget.commit(model.hh, model.offer, decisions, year)
+    model.offer = None
+    model.tally.spent = budget.ledger.spent_in(year)
 
 
 def new_year(model: "TuopinModel") -> None:
