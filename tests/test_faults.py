@@ -240,7 +240,7 @@ def test_main_process_killed_mid_ensemble_resumes_to_identical_files(tmp_path, c
         proc = subprocess.Popen(command(out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path)
         deadline = time.monotonic() + 120
         while proc.poll() is None and time.monotonic() < deadline:
-            if rep.is_dir() and len(list(rep.glob("spending-*.parquet"))) >= 2:
+            if rep.is_dir() and len(list(rep.glob(f"{TABLES[-1]}-*.parquet"))) >= 2:  # the last written
                 break
             time.sleep(0.002)
         proc.send_signal(signal.SIGKILL)

@@ -103,13 +103,14 @@ def scaled_counties():
 
 def test_stages_are_listed_in_order_and_due_when_they_say():
     names = [s.name for s in STAGES]
-    assert names == ["fund", "new_year", "yearly_shocks", "monthly_shocks", "accrue", "costs", "flows", "assess"]
+    assert names == ["fund", "new_year", "yearly_shocks", "monthly_shocks", "accrue", "costs", "monitor", "flows",
+                     "assess"]
     from sim.core.clock import Clock
 
     due = {m: [s.name for s in STAGES if s.due(Clock(2015, 24, m))] for m in (0, 5, 11)}
     assert due[0] == names[:-1]
-    assert due[5] == ["monthly_shocks", "accrue", "costs", "flows"]
-    assert due[11] == ["monthly_shocks", "accrue", "costs", "flows", "assess"]
+    assert due[5] == ["monthly_shocks", "accrue", "costs", "monitor", "flows"]
+    assert due[11] == ["monthly_shocks", "accrue", "costs", "monitor", "flows", "assess"]
     assert all(s.does for s in STAGES)
 
 

@@ -40,8 +40,11 @@ def reference_assessment(model):
     params = model.params
     line = model.line(year)
     margin = params.value("register.exit_margin")
+    years_needed = params.value("register.exit_years_above")
+    false_rate = params.value("register.false_exit_rate")
     detection = params.value("register.entry_detection_rate")
     u = model.draw("entry_detection")
+    u_verify = model.draw("exit_verification")
     welfare = _programme(model, "welfare")
     w = welfare.index
     dibao_line = line * params.value("programme.welfare.dibao_line_ratio", year)
@@ -53,6 +56,7 @@ def reference_assessment(model):
 
     status = hh.status.copy()
     exit_year, entry_year, returns = hh.exit_year.copy(), hh.entry_year.copy(), hh.returns.copy()
+    years_above = hh.years_above.copy()
     last = np.zeros(hh.n, dtype=np.float32)
     pathways = Counter()
     for i in range(hh.n):
@@ -75,7 +79,12 @@ def reference_assessment(model):
                     closed.add(c)  # the queue stops at the first household the money cannot cover
         net_pc = net / size
         guarantees = bool(hh.housing_safe[i] and hh.insured[i] and hh.school_ok[i])
-        if status[i] == Status.POOR and net_pc >= line * (1 + margin) and guarantees:
+        above = 0 if net_pc < line else int(hh.years_above[i]) + 1
+        # Stably above: the margin, or the line where the dibao guarantees it (兜底), for enough
+        # years; verification exits some of those at the line but short of that anyway (错退).
+        stable = (net_pc >= line * (1 + margin) or (supported and net_pc >= line)) and above >= years_needed
+        false_exit = net_pc >= line and not stable and u_verify[i] < false_rate
+        if status[i] == Status.POOR and (stable or false_exit) and guarantees:
             status[i] = Status.EXITED
             exit_year[i] = year
             without = net - sum(float(x) for x in contrib)
@@ -91,6 +100,7 @@ def reference_assessment(model):
             status[i] = Status.POOR
             entry_year[i] = year
         last[i] = F32(net_pc)
+        years_above[i] = min(above, 255)
 
     # Villages: listed villages whose registered incidence is below the standard leave the list.
     persons = Counter()
@@ -99,10 +109,10 @@ def reference_assessment(model):
             persons[int(hh.village[i])] += int(hh.size[i])
     listed = model.villages.listed.copy()
     for v in range(len(listed)):
-        if listed[v] and persons[v] / model.villages.population[v] < model.village_standard:
+        if listed[v] and persons[v] / model.villages.population[v] < model.list_standard:
             listed[v] = False
     return dict(status=status, exit_year=exit_year, entry_year=entry_year, returns=returns,
-                last_income_pc=last, village_listed=listed), pathways
+                last_income_pc=last, years_above=years_above, village_listed=listed), pathways
 
 
 def with_stage(model, name, wrap):

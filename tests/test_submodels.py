@@ -17,7 +17,8 @@ from sim.core.state import Cause, Status
 
 S = {"illness_rate": 0.01, "illness_rate_multiplier_chronic": 2.5, "illness_cost_mean": 12000.0,
      "illness_cost_sigma": 0.8, "out_of_pocket_share_insured": 0.45, "illness_lost_months": 3,
-     "disability_rate": 0.1, "job_loss_rate": 0.2, "rehire_rate": 0.5}
+     "disability_rate": 0.1, "job_loss_rate": 0.2, "rehire_rate": 0.5, "chronic_share": 0.0,
+     "chronic_earnings_loss": 0.2, "chronic_recovery_rate": 0.0}
 
 
 def test_illness_bills_the_ill_and_takes_their_work():
@@ -31,8 +32,22 @@ def test_illness_bills_the_ill_and_takes_their_work():
 
 
 def test_chronic_causes_fall_ill_more_often():
-    rates = shocks.illness_rates(np.array([Cause.ILLNESS, Cause.SKILLS, Cause.DISABILITY]), S)
-    assert rates.tolist() == pytest.approx([0.025, 0.01, 0.025])
+    rates = shocks.illness_rates(np.array([Cause.ILLNESS, Cause.SKILLS, Cause.DISABILITY, Cause.SKILLS]),
+                                 np.array([False, False, False, True]), S)
+    assert rates.tolist() == pytest.approx([0.025, 0.01, 0.025, 0.025])
+
+
+def test_the_costliest_illnesses_leave_a_chronic_condition_until_recovery():
+    s = {**S, "chronic_share": 0.5, "chronic_recovery_rate": 0.2}
+    hh = households(3, illness_rate=0.5, farm=1000.0, wage=1000.0, year_farm=1000.0, year_wage=1000.0, labour=1)
+    # Uniform / rate gives the cost quantile: 0.1/0.5 = 0.2 (cheap), 0.4/0.5 = 0.8 (costly).
+    shocks.illness(hh, s, np.array([0.1, 0.4, 0.9], dtype=np.float32))
+    assert hh.chronic.tolist() == [False, True, False]
+    assert hh.farm.tolist() == pytest.approx([1000.0, 800.0, 1000.0])
+    assert hh.illness_rate[1] == pytest.approx(0.01 * 2.5)  # the rate of a chronic condition
+    # Recovery comes from the far end of the disability uniform and restores the earnings.
+    shocks.disability(hh, s, np.array([0.5, 0.95, 0.5], dtype=np.float32))
+    assert hh.chronic.tolist() == [False, False, False] and hh.farm[1] == pytest.approx(1000.0)
 
 
 def test_disability_takes_one_worker_and_his_share_of_earnings():
@@ -65,14 +80,32 @@ def test_a_market_shock_and_a_disaster_cut_this_years_farm_income():
 
 def test_a_new_year_grows_incomes_and_resets_the_accumulators():
     hh = households(2, farm=100.0, transfer=100.0, income_year=5.0, pupils=[1, 0], cause=[Cause.EDUCATION, 0],
-                    relocation_area=[False, True])
+                    relocation_area=[False, True], growth=[0.1, 0.2], size=1)
     I = {"growth_rate": 0.1, "transfer_growth_rate": 0.0, "education_cost_per_pupil": 1200,
-         "education_cost_multiplier_education_cause": 2.0, "housing_repair_rate": 1.0}
-    income.new_year(hh, I, np.zeros(2, np.float32))
-    assert hh.farm.tolist() == pytest.approx([110.0, 110.0]) and hh.transfer.tolist() == pytest.approx([100.0, 100.0])
+         "education_cost_multiplier_education_cause": 2.0, "housing_repair_rate": 1.0,
+         "permanent_shock_sigma": 0.0, "convergence_rate": 0.0}
+    income.new_year(hh, I, np.zeros(2, np.float32), np.zeros(2, np.float32), 1000.0)
+    # Each household's earnings grow at its own rate; transfers at theirs.
+    assert hh.farm.tolist() == pytest.approx([110.0, 120.0]) and hh.transfer.tolist() == pytest.approx([100.0, 100.0])
     assert hh.income_year.tolist() == [0.0, 0.0]
     assert hh.education_monthly.tolist() == pytest.approx([200.0, 0.0])
     assert hh.housing_safe.tolist() == [True, False]  # relocation areas are made safe only by moving
+
+
+def test_a_permanent_shock_is_carried_forward_and_the_poor_catch_up():
+    hh = households(3, farm=[100.0, 100.0, 2000.0], size=1, growth=0.0)
+    I = {"growth_rate": 0.0, "transfer_growth_rate": 0.0, "education_cost_per_pupil": 0,
+         "education_cost_multiplier_education_cause": 1.0, "housing_repair_rate": 0.0,
+         "permanent_shock_sigma": 0.1, "convergence_rate": 0.0}
+    z = np.array([1.0, -1.0, 0.0], np.float32)
+    income.new_year(hh, I, np.ones(3, np.float32), z, 1000.0)
+    after_one = hh.farm.copy()
+    assert after_one[0] > 100.0 > after_one[1]
+    income.new_year(hh, I, np.ones(3, np.float32), np.zeros(3, np.float32), 1000.0)
+    assert hh.farm[0] / hh.farm[1] == pytest.approx(after_one[0] / after_one[1])  # the shock lasts
+    # Catching up: growth exp(rate × ln(reference / income)) below the reference, none above it.
+    factor = income.catch_up(households(2, farm=[250.0, 2000.0], size=1), 0.1, 1000.0)
+    assert factor.tolist() == pytest.approx([np.exp(0.1 * np.log(4.0)), 1.0])
 
 
 def test_a_month_accrues_a_twelfth_and_the_sick_worker_earns_nothing():
@@ -128,14 +161,33 @@ def test_claims_are_paid_in_household_order_while_each_county_has_money():
 def test_the_register_decides_exits_returns_and_entries():
     hh = households(5, status=[Status.POOR, Status.POOR, Status.EXITED, Status.NEVER, Status.NEVER],
                     housing_safe=[True, False, True, True, True], insured=True, school_ok=True)
-    regime = TargetedRegister({"exit_margin": 0.1, "entry_detection_rate": 0.5})
+    regime = TargetedRegister({"exit_margin": 0.1, "entry_detection_rate": 0.5, "exit_years_above": 1,
+                               "false_exit_rate": 0.0})
     net_pc = np.array([120.0, 200.0, 90.0, 80.0, 80.0])
-    d = regime.decide(hh, net_pc, 100.0, np.array([0.9, 0.9, 0.9, 0.1, 0.9], np.float32))
+    u = np.array([0.9, 0.9, 0.9, 0.1, 0.9], np.float32)
+    d = regime.decide(hh, net_pc, 100.0, u, u, np.zeros(5, bool))
     assert d.exits.tolist() == [True, False, False, False, False]  # the second lacks safe housing
     assert d.returns.tolist() == [False, False, True, False, False]
     assert d.entries.tolist() == [False, False, False, True, False]  # the fifth is not found this year
-    regime.apply(hh, d, 2016, net_pc)
+    regime.apply(hh, d, 2016, net_pc, 100.0)
     assert hh.status.tolist() == [Status.EXITED, Status.POOR, Status.POOR, Status.POOR, Status.NEVER]
     assert hh.exit_year[0] == 2016 and hh.returns[2] == 1 and hh.entry_year[3] == 2016
     assert regime.within_window(hh, 2019, 3).tolist() == [True, True, True, True, False]
     assert regime.within_window(hh, 2020, 3).tolist() == [False, True, True, True, False]
+    assert hh.years_above.tolist() == [1, 1, 0, 0, 0]
+
+
+def test_an_exit_needs_income_stably_above_the_line():
+    """The margin above the line, or the line where the dibao guarantees it; enough years above
+    it; and verification that lets some households short of the standard through."""
+    r = {"exit_margin": 0.1, "entry_detection_rate": 0.0, "exit_years_above": 2, "false_exit_rate": 0.5}
+    hh = households(5, status=Status.POOR, housing_safe=True, insured=True, school_ok=True,
+                    years_above=[1, 0, 1, 1, 1])
+    net_pc = np.array([115.0, 115.0, 102.0, 102.0, 102.0])
+    guaranteed = np.array([False, False, True, False, False])
+    u = np.array([0.9, 0.9, 0.9, 0.9, 0.1], np.float32)
+    d = TargetedRegister(r).decide(hh, net_pc, 100.0, u, u, guaranteed)
+    # 0: above the margin two years running; 1: only one year; 2: guaranteed at the line;
+    # 3: short of the margin; 4: short of it, but verification lets it through (错退).
+    assert d.exits.tolist() == [True, False, True, False, True]
+    assert d.false_exits.tolist() == [False, False, False, False, True]

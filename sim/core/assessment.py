@@ -1,10 +1,12 @@
 """The December assessment, whatever the regime: net income, the programmes' last payments, the
-regime's decisions, the pathway of each exit, and villages leaving the list.
+regime's decisions, the pathway of each exit, and villages and counties leaving their lists.
 
 - Net income is the year's income less out-of-pocket medical and education costs.
+- Households supported by a programme that guarantees income (the dibao, 兜底) are marked for the
+  regime's exit rule.
 - An exit is attributed to the programme whose contribution was largest when income without all
   programme contributions stays below the line; otherwise to ``spontaneous``.
-- A listed poor village leaves the list (出列) when its incidence falls below the standard.
+- Monitoring support is what the December settlement paid to monitored households.
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ from __future__ import annotations
 import numpy as np
 
 from .budget import BudgetYear
+from .listing import counties_leave, villages_leave
 from .regimes import Decisions, Regime
 from .results import RegisterLedger
-from .state import Households, Villages
-from .villages import leave_list
+from .state import Counties, Households, Villages
 
 
 def net_income(hh: Households) -> np.ndarray:
@@ -34,15 +36,25 @@ def pathways(hh: Households, exit_idx: np.ndarray, net_pc: np.ndarray, line: flo
     return np.where(without >= line * hh.size[exit_idx], len(contrib), contrib.argmax(axis=0))
 
 
-def assess_year(hh: Households, villages: Villages, regime: Regime, line: float, u_entry: np.ndarray,
-                budget: BudgetYear, ledger: RegisterLedger, year: int, village_standard: float) -> Decisions:
+def assess_year(hh: Households, villages: Villages, counties: Counties, regime: Regime, line: float,
+                u_entry: np.ndarray, u_verify: np.ndarray, budget: BudgetYear, ledger: RegisterLedger,
+                year: int, list_standard: float) -> Decisions:
     net = net_income(hh)
-    budget.settle(hh, net, year)
+    payments = budget.settle(hh, net, year)
+    support = np.zeros(counties.n)
+    for paid, pay in payments:
+        monitored = hh.monitored[paid]
+        support += np.bincount(hh.county[paid[monitored]], weights=pay[monitored], minlength=counties.n)
     net_pc = net  # per person from here on, in place
     net_pc /= hh.size
-    d = regime.decide(hh, net_pc, line, u_entry)
+    guaranteed = np.zeros(hh.n, dtype=bool)
+    for programme in budget.programmes:
+        if programme.guarantees_income:
+            guaranteed |= programme.supported(hh)
+    d = regime.decide(hh, net_pc, line, u_entry, u_verify, guaranteed)
     exit_idx = np.flatnonzero(d.exits)
-    ledger.record_year(hh, year, d, exit_idx, pathways(hh, exit_idx, net_pc, line))
-    regime.apply(hh, d, year, net_pc)
-    ledger.record_villages(villages, year, leave_list(villages, hh, village_standard))
+    ledger.record_year(hh, year, d, exit_idx, pathways(hh, exit_idx, net_pc, line), net_pc, line, support)
+    regime.apply(hh, d, year, net_pc, line)
+    ledger.record_lists(villages, counties, year, villages_leave(villages, hh, list_standard),
+                        counties_leave(counties, hh, list_standard))
     return d

@@ -136,9 +136,10 @@ class BudgetYear:
                            result.new_count, participants, village_new)
 
     # ---- December ---------------------------------------------------------------------------
-    def settle(self, hh: Households, net: np.ndarray, year: int) -> None:
+    def settle(self, hh: Households, net: np.ndarray, year: int) -> list[tuple[np.ndarray, np.ndarray]]:
         """Programmes' last claims against the year's actual net income (``net``, household yuan,
-        updated in place), paid from what each county has left."""
+        updated in place), paid from what each county has left. Returns (households, yuan) paid."""
+        payments = []
         for prog in self.programmes:
             claims = prog.settle_year(hh, net)
             if claims is None:
@@ -151,6 +152,8 @@ class BudgetYear:
             hh.income_year[paid] += pay.astype(np.float32)
             hh.contribution[prog.index, paid] += pay.astype(np.float32)
             self.ledger.add(year, prog.name, np.bincount(hh.county[paid], weights=pay, minlength=self.counties.n))
+            payments.append((paid, pay))
+        return payments
 
 
 class SpendingLedger:

@@ -15,15 +15,33 @@ import numpy as np
 from .state import MONTHS, Cause, Households
 
 
-def new_year(hh: Households, income: Mapping[str, float], u_repair: np.ndarray) -> None:
+def catch_up(hh: Households, rate: float, reference: float) -> np.ndarray:
+    """Extra growth of earnings toward the rural mean: exp(rate × ln(reference / base income per
+    person)), or 1 for a household at or above it (β-convergence)."""
+    base = (hh.farm + hh.wage + hh.transfer + hh.asset) / hh.size
+    gap = np.log(np.float32(reference) / np.maximum(base, np.float32(0.01 * reference)))
+    return np.exp(np.float32(rate) * np.maximum(gap, np.float32(0)))
+
+
+def new_year(hh: Households, income: Mapping[str, float], u_repair: np.ndarray, z_permanent: np.ndarray,
+             reference: float) -> None:
     """January: grow base incomes from last year, reset the year's accumulators, set the year's
-    education cost, and repair some unsafe housing (``u_repair``: one uniform per household)."""
+    education cost, and repair some unsafe housing (``u_repair``: one uniform per household).
+
+    Earnings (own production and wages) follow a permanent component: each year they grow at the
+    household's own rate (``growth``) times a permanent shock exp(σ z − σ²/2) (``z_permanent``:
+    one standard normal per household) that is carried into every later year, and catches up
+    toward ``reference`` (last year's rural mean income per person) at ``convergence_rate``.
+    Transitory luck is drawn separately each year (``shocks.yearly``)."""
     # Base incomes are those of the year before (the base year for the first January).
-    growth = np.float32(1 + income["growth_rate"])
-    hh.farm *= growth
-    hh.wage *= growth
+    sigma = np.float32(income["permanent_shock_sigma"])
+    factor = (1 + hh.growth) * np.exp(sigma * z_permanent - sigma * sigma / 2)
+    factor *= catch_up(hh, income["convergence_rate"], reference)
+    hh.farm *= factor
+    hh.wage *= factor
+    del factor
     hh.transfer *= np.float32(1 + income["transfer_growth_rate"])
-    hh.asset *= growth
+    hh.asset *= np.float32(1 + income["growth_rate"])
     hh.income_year[:] = 0
     hh.medical_oop[:] = 0
     hh.education_cost[:] = 0

@@ -18,6 +18,7 @@ import numpy as np
 from ..inputs.params import ParameterSet
 from ..inputs.scenario import Scenario
 from ..inputs.vocabulary import REGISTERED_CATEGORIES
+from .listing import initial_counties
 from .state import Category, Cause, Column, Counties, Households, Status, Villages
 from .streams import Streams
 
@@ -188,10 +189,19 @@ def build_population(spec: Scenario, params: ParameterSet, seed: int, n_programm
     offset_other = listed_n[hh.county] + np.floor(u * (count[hh.county] - listed_n[hh.county])).astype(np.int64)
     hh.village[:] = first[hh.county] + np.where(in_listed, offset_listed, offset_other)
 
+    # Drawn last, so that adding them left every earlier draw as it was.
+    # Light work: a member of a household without able labour who can hold a light post.
+    no_able = (hh.labour == 0) & (category != Category.FIVE_GUARANTEE)
+    hh.light_work[:] = no_able & (_u(rng, n) < P["light_work_share"])
+    # Each household's own drift of earnings around the common growth rate (clipped at ±3 sd).
+    z = np.clip(rng.standard_normal(n, dtype=np.float32), -3, 3)
+    hh.growth[:] = params.value("income.growth_rate") + params.value("income.growth_sd") * z
+
     villages = Villages(len(v_county), n_programmes)
     villages.county[:] = v_county
     villages.population[:] = v_pop
     villages.listed[:] = v_listed
     counties = Counties(names, names_zh, n_programmes)
     counties.population[:] = county_pop
+    counties.listed[:] = initial_counties(pop)
     return hh, villages, counties

@@ -36,12 +36,14 @@ NUMBER = "number"        # a number (its bounds are in the parameter file)
 TEXT = "text"            # one of the parameter's choices
 NAMES = "names"          # a list of names
 DATED = "dated"          # a number dated by year (values = {year = ...})
-KINDS = (NUMBER, TEXT, NAMES, DATED)
+SWITCH = "switch"        # true or false
+KINDS = (NUMBER, TEXT, NAMES, DATED, SWITCH)
 
 BASE_PARAMETERS: dict[str, str] = {
     "cost_basis": TEXT, "cost_one_off": NUMBER, "cost_per_year": NUMBER, "support_years": NUMBER,
     "delay_months": NUMBER, "effect": NUMBER, "effect_basis": TEXT, "persistence": NUMBER,
     "capacity_share": NUMBER, "continue_after_exit_years": NUMBER, "matched_causes": NAMES,
+    "maturity_years": NUMBER, "indexed": SWITCH, "renewed": SWITCH,
 }
 # Village projects (sim/core/villages.py): a programme has all of these or none.
 VILLAGE_PARAMETERS: dict[str, str] = {
@@ -61,6 +63,7 @@ class Programme:
     columns: ClassVar[Mapping[str, Column]] = {}
     streams: ClassVar[Mapping[str, int]] = {}
     reads: ClassVar[tuple[str, ...]] = ()            # parameters of other groups it reads (full names)
+    guarantees_income: ClassVar[bool] = False        # its support keeps income at the line (兜底)
 
     def __init__(self, index: int, params: ParameterSet, ctx: Context):
         self.index = index
@@ -99,6 +102,7 @@ class Programme:
                                  + (f" (did you mean '{close[0]}'?)" if close else ""), ", ".join(declared))
             kind = declared[key]
             ok = {NUMBER: not p.dated and isinstance(p.value, (int, float)) and not isinstance(p.value, bool),
+                  SWITCH: not p.dated and isinstance(p.value, bool),
                   TEXT: not p.dated and isinstance(p.value, str),
                   NAMES: not p.dated and isinstance(p.value, list) and all(isinstance(v, str) for v in p.value),
                   DATED: p.dated}[kind]
@@ -158,9 +162,15 @@ class Programme:
         """Households that share the income of the programme's village projects."""
         return self.within_exit_window(hh) & self.fits(hh)
 
+    def on_roll(self, hh: Households) -> np.ndarray:
+        """Participants whose support ran at least until this month (for renewal in January)."""
+        return (hh.enrolled_month[self.index] >= 0) & (hh.support_end[self.index] >= self.ctx.clock.month)
+
     def continuing(self, hh: Households) -> np.ndarray:
-        """Participants whose support runs on into this year (脱贫不脱政策 for a while)."""
-        return self.supported(hh) & self.within_exit_window(hh)
+        """Participants whose support runs on into this year (脱贫不脱政策 for a while): those still
+        supported, or, for a programme that is ``renewed`` each year, those on its roll."""
+        current = self.on_roll(hh) if self.p.get("renewed", False) else self.supported(hh)
+        return current & self.within_exit_window(hh)
 
     # ---- costs ----------------------------------------------------------------------------
     def basis(self, hh: Households, idx: np.ndarray, basis: str) -> np.ndarray:
@@ -189,7 +199,10 @@ class Programme:
         hh.benefit[self.index, idx] = self.benefit_at_enrolment(hh, idx)
 
     def renew(self, hh: Households, idx: np.ndarray) -> None:
-        """Funded continuing participants: refresh the yearly benefit if it depends on need."""
+        """Funded continuing participants: a ``renewed`` programme's support runs another
+        ``support_years``; a programme whose benefit depends on need refreshes it."""
+        if self.p.get("renewed", False):
+            hh.support_end[self.index, idx] = self.ctx.clock.month + MONTHS * self.p["support_years"]
 
     def stop(self, hh: Households, idx: np.ndarray) -> None:
         """Continuing participants the budget could not fund: support ends now."""
@@ -213,13 +226,27 @@ class Programme:
         """Replace ``bill.due`` (never modify it in place) by what is left after this programme."""
 
     # ---- the month's flows ----------------------------------------------------------------
+    def price_index(self) -> float:
+        """This year's poverty line over the base year's, for an effect that keeps its real value
+        (``indexed``): benefits are kept in base-year yuan and paid at this year's prices."""
+        if not self.p.get("indexed", False):
+            return 1.0
+        year = self.ctx.clock.year
+        return self.ctx.line(year) / self.ctx.line(self.ctx.clock.first_year - 1)
+
     def monthly_factor(self, hh: Households, idx: np.ndarray) -> np.ndarray:
         """Share of the yearly benefit of ``idx`` that flows this month: 0 before the delay ends,
-        1 while supported, ``persistence`` after support ends (the effect that outlasts the money)."""
+        1 while supported, ``persistence`` after support ends (the effect that outlasts the money);
+        while the effect matures, k / ``maturity_years`` of it in its k-th year."""
         m = self.ctx.clock.month
-        started = m >= hh.enrolled_month[self.index, idx].astype(np.int32) + self.p["delay_months"]
+        start = hh.enrolled_month[self.index, idx].astype(np.int32) + self.p["delay_months"]
         after = m >= hh.support_end[self.index, idx]
-        return np.where(after, np.float32(self.p["persistence"]), np.float32(1.0)) * started
+        factor = np.where(after, np.float32(self.p["persistence"]), np.float32(1.0)) * (m >= start)
+        maturity = self.p.get("maturity_years", 1)
+        if maturity > 1:
+            year_of_effect = (m - start) // MONTHS + 1
+            factor = factor * np.minimum(np.float32(1), year_of_effect.astype(np.float32) / np.float32(maturity))
+        return factor
 
     def members(self, hh: Households) -> np.ndarray:
         """Households ever enrolled (the only ones an effect can reach), refreshed each January,
@@ -230,7 +257,9 @@ class Programme:
             self._members_month = january
             starts = hh.enrolled_month[self.index, self._members].astype(np.int32) + self.p["delay_months"]
             ends = hh.support_end[self.index, self._members]
-            self._changes = {int(m) for m in np.unique(np.concatenate([starts, ends]))
+            # The effect steps up on each anniversary of its start while it matures.
+            steps = [starts + MONTHS * k for k in range(1, int(self.p.get("maturity_years", 1)))]
+            self._changes = {int(m) for m in np.unique(np.concatenate([starts, ends, *steps]))
                              if january < m < january + MONTHS}
             self._gain_month = -1
         return self._members
@@ -246,6 +275,7 @@ class Programme:
         """This month's flow for ``idx`` (the members); recomputed only when it can change."""
         m = self.ctx.clock.month
         if self._gain_month < 0 or m in self._changes:  # members() resets it each January
-            self._gain = hh.benefit[self.index, idx] * (self.monthly_factor(hh, idx) / MONTHS)
+            index = np.float32(self.price_index() / MONTHS)
+            self._gain = hh.benefit[self.index, idx] * (self.monthly_factor(hh, idx) * index)
             self._gain_month = m
         return self._gain

@@ -3,7 +3,10 @@
 Each shock has its own random stream, drawn for every household every period (common random
 numbers); the functions here take those draws as arguments. The size of an illness's cost comes
 from the same uniform as the event, rescaled, so an illness costs a household the same in every
-scenario run with the seed.
+scenario run with the seed. The costliest illnesses (a share ``chronic_share`` of them) leave a
+chronic condition: earnings fall by ``chronic_earnings_loss`` and illness comes more often until
+the household recovers (monthly probability ``chronic_recovery_rate``, drawn from the far end of
+the disability uniform, so that one uniform serves two disjoint events).
 """
 
 from __future__ import annotations
@@ -17,17 +20,23 @@ from .costs import MedicalBill
 from .state import Cause, Counties, Households, Villages
 
 
-def illness_rates(cause: np.ndarray, shocks: Mapping[str, float]) -> np.ndarray:
-    """Monthly illness probability per household (higher where illness caused poverty)."""
+def illness_rates(cause: np.ndarray, chronic: np.ndarray, shocks: Mapping[str, float]) -> np.ndarray:
+    """Monthly illness probability per household: higher where illness or disability caused
+    poverty, or a chronic condition persists."""
     rate = np.full(len(cause), shocks["illness_rate"], dtype=np.float32)
-    chronic = (cause == Cause.ILLNESS) | (cause == Cause.DISABILITY)
-    rate[chronic] *= shocks["illness_rate_multiplier_chronic"]
+    high = (cause == Cause.ILLNESS) | (cause == Cause.DISABILITY) | chronic
+    rate[high] *= shocks["illness_rate_multiplier_chronic"]
     return np.minimum(rate, 1)
+
+
+def _earnings_factor(hh: Households, idx: np.ndarray, factor: np.float32) -> None:
+    for column in (hh.farm, hh.wage, hh.year_farm, hh.year_wage):
+        column[idx] *= factor
 
 
 def illness(hh: Households, shocks: Mapping[str, float], u: np.ndarray) -> MedicalBill:
     """Serious illness (大病): the month's bills (gross cost and the share the household would pay
-    with its insurance alone) and months of lost work."""
+    with its insurance alone), months of lost work, and for the costliest a chronic condition."""
     ill = np.flatnonzero(u < hh.illness_rate)
     if not ill.size:
         return MedicalBill.none()
@@ -36,11 +45,17 @@ def illness(hh: Households, shocks: Mapping[str, float], u: np.ndarray) -> Medic
     cost = shocks["illness_cost_mean"] * np.exp(sigma * ndtri(q) - sigma**2 / 2)
     share = np.where(hh.insured[ill], np.float32(shocks["out_of_pocket_share_insured"]), np.float32(1.0))
     hh.sick_months[ill] = shocks["illness_lost_months"]
+    onset = ill[(q > 1 - shocks["chronic_share"]) & ~hh.chronic[ill]]
+    if onset.size:
+        hh.chronic[onset] = True
+        _earnings_factor(hh, onset, np.float32(1 - shocks["chronic_earnings_loss"]))
+        hh.illness_rate[onset] = illness_rates(hh.cause[onset], hh.chronic[onset], shocks)
     return MedicalBill(ill, cost.astype(np.float32), share)
 
 
 def disability(hh: Households, shocks: Mapping[str, float], u: np.ndarray) -> None:
-    """One able member stops working for good; earnings fall in proportion, this year's too."""
+    """One able member stops working for good; earnings fall in proportion, this year's too.
+    A chronic condition ends (recovery) when the same uniform falls at the other end."""
     hit = np.flatnonzero((u < shocks["disability_rate"]) & (hh.labour > 0))
     if hit.size:
         keep = ((hh.labour[hit] - 1) / hh.labour[hit]).astype(np.float32)
@@ -49,6 +64,11 @@ def disability(hh: Households, shocks: Mapping[str, float], u: np.ndarray) -> No
         hh.labour[hit] -= 1
         hh.year_farm[hit] *= keep
         hh.year_wage[hit] *= keep
+    recover = np.flatnonzero(hh.chronic & (u >= 1 - shocks["chronic_recovery_rate"]))
+    if recover.size:
+        hh.chronic[recover] = False
+        _earnings_factor(hh, recover, np.float32(1 / (1 - shocks["chronic_earnings_loss"])))
+        hh.illness_rate[recover] = illness_rates(hh.cause[recover], hh.chronic[recover], shocks)
 
 
 def jobs(hh: Households, shocks: Mapping[str, float], u: np.ndarray) -> None:
@@ -66,8 +86,8 @@ def yearly(hh: Households, villages: Villages, counties: Counties, shocks: Mappi
     realised farm and wage income."""
     market_hit = u_market < shocks["market_shock_rate"]
     counties.market_factor[:] = np.where(market_hit, np.float32(1 - shocks["market_shock_loss"]), np.float32(1))
-    disaster_hit = u_disaster < shocks["disaster_rate"]
-    village_factor = np.where(disaster_hit, np.float32(1 - shocks["disaster_farm_loss"]), np.float32(1))
+    villages.disaster[:] = u_disaster < shocks["disaster_rate"]
+    village_factor = np.where(villages.disaster, np.float32(1 - shocks["disaster_farm_loss"]), np.float32(1))
     sigma = np.float32(shocks["income_noise_sigma"])
     noise = np.exp(sigma * z_noise - sigma * sigma / 2)
     hh.year_farm[:] = (hh.farm * noise * counties.market_factor[hh.county] * village_factor[hh.village]).astype(np.float32)

@@ -30,6 +30,9 @@ CORE_STREAMS: dict[str, int] = {
     "entry_detection": 12,
     "housing_repair": 13,
     "dropout": 14,       # reserved
+    "income_permanent": 16,
+    "monitoring": 19,
+    "exit_verification": 20,
 }
 # Ids held by programmes (industry_failure = 11) and the next free one are in sim/programmes.
 

@@ -1,4 +1,4 @@
-"""Villages: projects that programmes fund in them, and leaving the poor-village list (出列).
+"""Village projects: what programmes fund in villages, and who shares their income.
 
 Village-level projects of a programme: an industry base or solar (PV) station whose income goes
 to the village collective, a poverty-alleviation workshop (扶贫车间) that employs villagers.
@@ -22,7 +22,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from .context import Context
-from .state import MONTHS, Households, Status, Villages
+from .state import MONTHS, Households
 
 
 class VillageProjects:
@@ -86,13 +86,3 @@ class VillageProjects:
         self._idx = idx
         self._gain = (share[hh.village[idx]] / MONTHS).astype(np.float32)
 
-
-def leave_list(villages: Villages, hh: Households, standard: float) -> np.ndarray:
-    """Listed villages whose registered incidence is now under ``standard`` leave the list (出列);
-    returns the mask of villages that left this year."""
-    poor_now = np.flatnonzero(hh.status == Status.POOR)
-    registered_persons = np.bincount(hh.village[poor_now], weights=hh.size[poor_now], minlength=villages.n)
-    incidence = registered_persons / villages.population
-    leave = villages.listed & (incidence < standard)
-    villages.listed &= ~leave
-    return leave

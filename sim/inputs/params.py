@@ -32,7 +32,7 @@ from .errors import InputError
 PARAMETER_DIR = Path(__file__).parent / "parameters"
 PROGRAMME_DIR = PARAMETER_DIR / "programmes"
 ROOT = PARAMETER_DIR.parents[2]  # the checkout: files are shown relative to it
-WHOLE_UNITS = ("years", "months")  # counted in whole steps by the model
+WHOLE_UNITS = ("years", "months", "year")  # counted in whole steps by the model
 Number = float | int
 
 

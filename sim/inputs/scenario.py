@@ -70,6 +70,7 @@ class County(_Strict):
                                     description="registered poor persons / rural population")
     rural_population: int | None = Field(default=None, gt=0)
     poor_villages: int | None = Field(default=None, ge=0)
+    poor_county: bool | None = Field(default=None, description="on the list of poor counties (贫困县) at the start")
     reductions: dict[int, int] = Field(default_factory=dict,
                                        description="planned reduction of registered poor persons per year")
 
@@ -88,6 +89,8 @@ class Population(_Strict):
     causes: dict[Literal[CAUSES], float]
     relocation_area_share: float = Field(ge=0, le=1, description="share of registered households in relocation areas")
     poor_villages: int = Field(default=0, ge=0)
+    poor_counties: int = Field(default=0, ge=0, description="listed poor counties; those a county entry does not "
+                               "mark are the ones with the most registered poor persons")
     counties: list[County] = Field(min_length=1)
 
     @field_validator("causes")
@@ -117,6 +120,9 @@ class Population(_Strict):
         dup = {n for n in names if names.count(n) > 1}
         if dup:
             raise ValueError(f"county names repeat: {sorted(dup)}")
+        marked = sum(1 for c in self.counties if c.poor_county)
+        if self.poor_counties and marked > self.poor_counties:
+            raise ValueError(f"{marked} counties are marked poor_county but poor_counties is {self.poor_counties}")
         return self
 
 

@@ -1,7 +1,8 @@
 """What the model's ``mesa.DataCollector`` collects every step.
 
-Model-level series (full size): registered poor households and persons and the mean per-person
-net income of registered households (as of the last assessment), the last assessment's exits,
+Model-level series (full size): registered poor households and persons (those the register serves),
+households under monitoring, and the mean per-person net income of registered households (as of
+the last assessment), the last assessment's exits,
 returns and new entries (persons), and this year's spending so far per programme. County agents
 report their year's budget and January spending. The values are kept in ``Tally``, which the
 stages update when they change (January and December), so collecting costs nothing per household.
@@ -32,6 +33,7 @@ class Tally:
     month: int = 12
     registered_households: float = 0.0
     registered_persons: float = 0.0
+    monitored_households: float = 0.0              # under return-risk monitoring (transition period)
     mean_income_registered: float = float("nan")   # yuan/person/year, at the last assessment
     exits_persons: float = 0.0
     returns_persons: float = 0.0
@@ -41,6 +43,7 @@ class Tally:
     def register(self, hh: Households, served: np.ndarray, scale: float) -> None:
         size = hh.size[served].astype(np.float64)
         self.registered_households = int(served.sum()) / scale
+        self.monitored_households = int(hh.monitored.sum()) / scale
         self.registered_persons = float(size.sum()) / scale
         self.mean_income_registered = (float((hh.last_income_pc[served] * size).sum() / size.sum())
                                        if size.size else float("nan"))
@@ -60,7 +63,7 @@ def _spent(programme: str, model: "TuopinModel") -> float:
     return model.tally.spent.get(programme, 0.0)
 
 
-SERIES = ("year", "month", "registered_households", "registered_persons", "mean_income_registered", "exits_persons",
+SERIES = ("year", "month", "registered_households", "registered_persons", "monitored_households", "mean_income_registered", "exits_persons",
           "returns_persons", "entries_persons")
 
 

@@ -13,15 +13,18 @@ from typing import Any, Mapping
 
 from ..core.results import RunResults
 from ..inputs.scenario import LoadedScenario, load_scenario
+from .checkpoint import Checkpoint
 from .model import TuopinModel
 
 
 def simulate(scenario: LoadedScenario | str | Path, seed: int | None = None,
-             overrides: Mapping[str, Any] | None = None) -> RunResults:
+             overrides: Mapping[str, Any] | None = None, start: Checkpoint | str | Path | None = None) -> RunResults:
     """Run ``scenario`` (with ``overrides`` laid over it) once with ``seed`` (default: the
-    scenario's) and return its tables. Bad overrides raise InputError before anything runs."""
+    scenario's, or the checkpoint's) and return its tables; with ``start``, take up a checkpoint
+    and run from it. Bad overrides raise InputError before anything runs."""
     if not isinstance(scenario, LoadedScenario):
         scenario = load_scenario(scenario)
     scenario = scenario.with_overrides(overrides)
-    seed = scenario.spec.scenario.seed if seed is None else seed
-    return TuopinModel(scenario, seed=seed).run().results
+    if seed is None and start is None:
+        seed = scenario.spec.scenario.seed
+    return TuopinModel(scenario, seed=seed, start=start).run().results

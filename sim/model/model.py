@@ -21,14 +21,16 @@ from ..core.budget import BudgetYear, Offer, county_shares
 from ..core.clock import Clock
 from ..core.costs import MedicalBill
 from ..core.programme import Context
-from ..core.regimes import Regimes, TargetedRegister
+from ..core.regimes import Regime, Regimes, TargetedRegister, TransitionRegister
 from ..core.results import RegisterLedger, RunResults
 from ..core.population import build_population
 from ..core.shocks import illness_rates
 from ..core.state import MONTHS
 from ..core.streams import Streams
+from ..inputs.errors import InputError
 from ..inputs.scenario import LoadedScenario, load_scenario
 from ..programmes import STREAM_IDS, programmes_for
+from .checkpoint import Checkpoint
 from .collect import Tally, datacollector
 from .county import County
 from .stages import STAGES
@@ -48,14 +50,24 @@ class TuopinModel(mesa.Model):
             fresh one, kept in ``self.seed``; ``simulate`` defaults to the scenario's seed instead.
         overrides: dotted keys (``"budgets.employment"``, ``"programme.industry.effect"``, ...).
         rng: an integer seed, as Mesa models accept; ``seed`` wins when both are given.
+        start: a checkpoint (or its file) of the same scenario's households to take up; its seed
+            is the run's seed unless ``seed`` is given (and then must equal it).
         **dotted: more overrides (``mesa.batch_run`` passes its parameters as keyword arguments).
     """
 
     def __init__(self, scenario: LoadedScenario | str | Path, seed: int | None = None,
-                 overrides: Mapping[str, Any] | None = None, rng: int | None = None, **dotted: Any):
+                 overrides: Mapping[str, Any] | None = None, rng: int | None = None,
+                 start: Checkpoint | str | Path | None = None, **dotted: Any):
         if not isinstance(scenario, LoadedScenario):
             scenario = load_scenario(scenario)
         scenario = scenario.with_overrides({**(overrides or {}), **dotted})
+        if start is not None and not isinstance(start, Checkpoint):
+            start = Checkpoint.load(start)
+        if start is not None:
+            if seed is not None and int(seed) != start.seed:
+                raise InputError("<checkpoint>", "seed", seed, "a checkpoint continues the run it was taken from",
+                                 str(start.seed))
+            seed = start.seed
         if seed is None:
             seed = int(rng) if rng is not None else fresh_seed()
         self.seed = int(seed)
@@ -67,14 +79,14 @@ class TuopinModel(mesa.Model):
         self.streams = Streams(self.seed, STREAM_IDS)
         self.shock = params.group("shocks")
         self.income = params.group("income")
-        self.village_standard = params.value(f"register.village_exit_incidence_{spec.scenario.region}")
+        self.list_standard = params.value(f"register.village_exit_incidence_{spec.scenario.region}")
 
         classes = programmes_for(spec.budgets)
         columns = {name: col for cls in classes for name, col in cls.columns.items()}
         self.hh, self.villages, self.counties = build_population(spec, params, self.seed, len(classes), columns)
         self.counties.budget_share[:] = county_shares(spec)
-        self.hh.illness_rate[:] = illness_rates(self.hh.cause, self.shock)
-        self.regimes = Regimes({spec.scenario.start_year: TargetedRegister(params.group("register"))}, self.clock)
+        self.hh.illness_rate[:] = illness_rates(self.hh.cause, self.hh.chronic, self.shock)
+        self.regimes = Regimes(self._regime_spans(), self.clock)
         ctx = Context(self.clock, self.streams, self.regimes, self.villages, self.counties, params,
                       precise=spec.scenario.targeting == "precision", scale=spec.scenario.population_scale,
                       line=self.line)
@@ -93,10 +105,53 @@ class TuopinModel(mesa.Model):
         self.medical = MedicalBill.none()
         self.stages = STAGES
         self.stage_seconds: dict[str, float] | None = None  # set to {} to time each stage (bench)
+        if start is not None:
+            self._take_up(start)
         self.tally = Tally(year=spec.population.base_year)
         self.tally.register(self.hh, self.regimes.now().served(self.hh), spec.scenario.population_scale)
         self.datacollector = datacollector([p.name for p in self.programmes])
         self.datacollector.collect(self)
+
+    def _regime_spans(self) -> dict[int, Regime]:
+        """The 2014–2020 register from the start; the transition period's rules from
+        ``register.transition_from`` if the run reaches it."""
+        spec, params = self.spec, self.params
+        register = params.group("register")
+        spans: dict[int, Regime] = {spec.scenario.start_year: TargetedRegister(register)}
+        first = int(register["transition_from"])
+        if first <= spec.scenario.end_year:
+            spans[max(first, spec.scenario.start_year)] = TransitionRegister(register, params.group("transition"),
+                                                                             self.clock)
+        return spans
+
+    # ---- checkpoints ---------------------------------------------------------------------------
+    def checkpoint(self) -> Checkpoint:
+        """The state now (between months), to save and take up later."""
+        return Checkpoint(self.clock.month, self.seed, self.clock.first_year, [p.name for p in self.programmes],
+                          {"hh": {k: a.copy() for k, a in self.hh.arrays().items()},
+                           "villages": {k: a.copy() for k, a in self.villages.arrays().items()},
+                           "counties": {k: a.copy() for k, a in self.counties.arrays().items()}})
+
+    def _take_up(self, start: Checkpoint) -> None:
+        names = [p.name for p in self.programmes]
+        problem = None
+        if start.first_year != self.clock.first_year:
+            problem = ("scenario.start_year", self.clock.first_year, f"the checkpoint's run starts in {start.first_year}")
+        elif start.programmes != names:
+            problem = ("budgets", names, f"the checkpoint's run had the programmes {start.programmes}")
+        elif not 0 < start.month < self.clock.n_months or start.month % MONTHS:
+            problem = ("scenario.end_year", self.spec.scenario.end_year,
+                       f"the checkpoint is at month {start.month}: it must be a January inside this run")
+        elif len(start.arrays["hh"].get("county", [])) != self.hh.n:
+            problem = ("population", self.hh.n, "the checkpoint holds other households")
+        if problem:
+            raise InputError("<checkpoint>", *problem)
+        for table, target in (("hh", self.hh), ("villages", self.villages), ("counties", self.counties)):
+            for name, a in target.arrays().items():
+                a[...] = start.arrays[table][name]
+        self.clock.month = start.month
+        self.tally = Tally(year=self.clock.year - 1)
+        self.tally.register(self.hh, self.regimes.now().served(self.hh), self.spec.scenario.population_scale)
 
     # ---- the schedule ---------------------------------------------------------------------
     def step(self) -> None:
@@ -147,7 +202,8 @@ class TuopinModel(mesa.Model):
         return RunResults(
             scenario=self.spec.scenario.name, seed=self.seed,
             yearly=self.ledger.yearly(self.budget.ledger), pathways=self.ledger.pathways_table(),
-            spending=self.budget.ledger.table(), series=self.datacollector.get_model_vars_dataframe())
+            spending=self.budget.ledger.table(), incomes=self.ledger.incomes_table(),
+            returns=self.ledger.returns_table(), series=self.datacollector.get_model_vars_dataframe())
 
 
 Model = TuopinModel

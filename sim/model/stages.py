@@ -10,8 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
+import numpy as np
+
 from ..core import assessment, costs, income, shocks
 from ..core.clock import Clock
+from ..core.regimes import MonthEvents
 
 if TYPE_CHECKING:
     from .model import TuopinModel
@@ -47,7 +50,10 @@ def fund(model: "TuopinModel") -> None:
 
 
 def new_year(model: "TuopinModel") -> None:
-    income.new_year(model.hh, model.income, model.draw("housing_repair"))
+    year = model.clock.year
+    income.new_year(model.hh, model.income, model.draw("housing_repair"),
+                    model.streams.normal("income_permanent", year, model.hh.n),
+                    model.params.value("income.reference_income", year - 1))
 
 
 def yearly_shocks(model: "TuopinModel") -> None:
@@ -71,6 +77,20 @@ def pay_costs(model: "TuopinModel") -> None:
     costs.pay_month(model.hh, model.medical, model.programmes, model.clock)
 
 
+def monitor(model: "TuopinModel") -> None:
+    """The register regime's month (in the transition period: identification of households at risk)."""
+    regime = model.regimes.now()
+    k = regime.draws_channels()
+    if not k:
+        return
+    hh, month = model.hh, model.clock.month
+    bill = model.medical
+    disaster = model.villages.disaster[hh.village] if model.clock.is_january else np.zeros(0, dtype=bool)
+    u = model.streams.generator("monitoring", month).random((k, hh.n), dtype=np.float32)
+    events = MonthEvents(ill=bill.idx, ill_cost=bill.cost * bill.share, disaster=disaster, u_channels=u)
+    regime.monthly(hh, month, model.line(model.clock.year), events)
+
+
 def flows(model: "TuopinModel") -> None:
     for programme in model.programmes:
         programme.flow_month(model.hh)
@@ -81,8 +101,9 @@ def flows(model: "TuopinModel") -> None:
 def assess(model: "TuopinModel") -> None:
     year = model.clock.year
     regime = model.regimes.now()
-    d = assessment.assess_year(model.hh, model.villages, regime, model.line(year), model.draw("entry_detection"),
-                               model.budget, model.ledger, year, model.village_standard)
+    d = assessment.assess_year(model.hh, model.villages, model.counties, regime, model.line(year),
+                               model.draw("entry_detection"), model.draw("exit_verification"),
+                               model.budget, model.ledger, year, model.list_standard)
     model.tally.assessment(model.hh, d, model.budget.scale)
     model.tally.register(model.hh, regime.served(model.hh), model.budget.scale)
     model.tally.spent = model.budget.ledger.spent_in(year)
@@ -95,6 +116,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("monthly_shocks", EVERY_MONTH, "illness (with its bill and lost work), disability, job loss and rehire", monthly_shocks),
     Stage("accrue", EVERY_MONTH, "a month of earnings, transfers and asset income", accrue),
     Stage("costs", EVERY_MONTH, "medical and education costs: programmes cover, households pay the rest", pay_costs),
+    Stage("monitor", EVERY_MONTH, "the register regime's month: in the transition period, households at risk are identified", monitor),
     Stage("flows", EVERY_MONTH, "programme effects and village project income", flows),
-    Stage("assess", DECEMBER, "dibao settlement, exits, returns and entries, pathways, villages leave the list", assess),
+    Stage("assess", DECEMBER, "dibao settlement, exits, returns and entries, pathways, monitoring, villages and counties leave their lists", assess),
 )

@@ -1,8 +1,8 @@
 """Relocation (易地扶贫搬迁) of households living where "the land cannot feed its people".
 
 A large one-off cost per person (000 box 30); after the building delay the household moves:
-housing becomes safe, part of its farm income is lost, and follow-up jobs add wage income
-(后续扶持, 003 三个不减).
+housing becomes safe, part of its farm income is lost, and follow-up jobs add wage income that
+grows over ``maturity_years`` as employment at the site takes hold (后续扶持, 003 §二(四)).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ class Relocation(Programme):
         if moving.size:
             hh.housing_safe[moving] = True
             hh.relocation_area[moving] = False
+            hh.relocated[moving] = True
             kept = np.float32(1 - self.p["farm_income_lost"])
             hh.farm[moving] *= kept
             hh.year_farm[moving] *= kept  # from next month's accrual on, this year too

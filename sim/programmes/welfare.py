@@ -17,9 +17,11 @@ class Welfare(Programme):
     name = "welfare"
     label = "社会保障兜底 dibao and five-guarantee support"
     once = False
-    parameters = {**BASE_PARAMETERS, "dibao_line_ratio": DATED, "five_guarantee_share": NUMBER,
-                  "rural_consumption": DATED}
+    parameters = {**{k: BASE_PARAMETERS[k] for k in ("support_years", "delay_months", "persistence",
+                                                      "capacity_share", "continue_after_exit_years")},
+                  "dibao_line_ratio": DATED, "five_guarantee_share": NUMBER, "rural_consumption": DATED}
     reads = ("income.growth_rate", "income.transfer_growth_rate")
+    guarantees_income = True
 
     def initialise(self, hh):
         """Dibao and five-guarantee households already draw welfare when the run starts: they are
@@ -36,10 +38,7 @@ class Welfare(Programme):
 
     def candidates(self, hh):
         # Households on the roll until now are renewed as continuing, never queued twice.
-        return self._needing(hh, super().candidates(hh) & ~self._on_roll(hh))
-
-    def _on_roll(self, hh):
-        return (hh.enrolled_month[self.index] >= 0) & (hh.support_end[self.index] >= self.ctx.clock.month)
+        return self._needing(hh, super().candidates(hh) & ~self.on_roll(hh))
 
     def _needing(self, hh, mask):
         """``mask`` less the households whose expected income already reaches their line."""
@@ -48,7 +47,7 @@ class Welfare(Programme):
         return mask
 
     def continuing(self, hh):
-        return self._needing(hh, self._on_roll(hh) & self.within_exit_window(hh))
+        return self._needing(hh, self.on_roll(hh) & self.within_exit_window(hh))
 
     def support_line(self, hh, idx):
         """Yuan per person a year the safety net guarantees: the dibao line, or the
@@ -71,8 +70,9 @@ class Welfare(Programme):
 
     def settle_year(self, hh, net):
         """The shortfall of every supported household below its support line in the year's actual
-        net income, rounded up to whole yuan."""
-        idx = np.flatnonzero(self.supported(hh))
+        net income, rounded up to whole yuan; and, where the register regime gives temporary
+        assistance (临时救助), of every household it assists."""
+        idx = np.flatnonzero(self.supported(hh) | self.ctx.regimes.now().assisted(hh))
         short = np.ceil(self.support_line(hh, idx) * hh.size[idx] - net[idx])
         need = short > 0
         return idx[need], short[need]

@@ -1,11 +1,14 @@
 """The register of 2014–2020 (建档立卡): the December assessment of exits, returns and new entries.
 
-- A registered household exits (脱贫) when its net income per person is at or above the year's
-  line (times 1 + ``register.exit_margin``) and the guarantees hold (housing, medical insurance,
-  children in school: 两不愁三保障).
+- A registered household exits (脱贫) when the guarantees hold (housing, medical insurance,
+  children in school: 两不愁三保障) and its income is stably above the line (the 2016 exit
+  opinion): per-person net income at or above the line × (1 + ``exit_margin``) — or at or above
+  the line when the safety net guarantees it there (兜底) — for ``exit_years_above`` consecutive
+  assessments. Verification errs: of the registered households at or above the line but short of
+  that standard, a share ``false_exit_rate`` is exited anyway (错退).
 - An exited household returns (返贫) when its net income per person falls below the line.
 - A household never registered enters (新发生贫困) when it falls below the line and is found
-  (identification is imperfect: ``register.entry_detection_rate``).
+  (identification is imperfect: ``entry_detection_rate``).
 - Programmes serve registered households, and exited ones within each programme's
   ``continue_after_exit_years`` (脱贫不脱政策).
 """
@@ -29,17 +32,31 @@ class TargetedRegister(Regime):
         years_out = year - hh.exit_year
         return (hh.status == Status.POOR) | ((hh.status == Status.EXITED) & (years_out <= years_after_exit))
 
-    def decide(self, hh: Households, net_pc: np.ndarray, line: float, u_entry: np.ndarray) -> Decisions:
-        guarantees = hh.housing_safe & hh.insured & hh.school_ok
+    def decide(self, hh: Households, net_pc: np.ndarray, line: float, u_entry: np.ndarray,
+               u_verify: np.ndarray, guaranteed: np.ndarray) -> Decisions:
+        # Masks are built in place, one at a time: at province scale this is a peak of memory.
         below = net_pc < line
-        above = net_pc >= line * (1 + self.r["exit_margin"])
+        stable = net_pc >= line * (1 + self.r["exit_margin"])
+        stable |= guaranteed & ~below
+        stable &= hh.years_above >= self.r["exit_years_above"] - 1  # this year above makes one more
+        stable &= ~below
+        false = ~below & ~stable
+        false &= u_verify < self.r["false_exit_rate"]
         status = hh.status
-        poor, exited, never = status == Status.POOR, status == Status.EXITED, status == Status.NEVER
-        found = u_entry < self.r["entry_detection_rate"]
-        return Decisions(poor=poor, exited=exited, exits=poor & above & guarantees,
-                         returns=exited & below, entries=never & below & found)
+        poor = status == Status.POOR
+        exits = hh.housing_safe & hh.insured
+        exits &= hh.school_ok
+        exits &= poor
+        exits &= stable | false
+        false &= exits
+        exited = status == Status.EXITED
+        entries = status == Status.NEVER
+        entries &= below
+        entries &= u_entry < self.r["entry_detection_rate"]
+        below &= exited
+        return Decisions(poor=poor, exited=exited, exits=exits, returns=below, entries=entries, false_exits=false)
 
-    def apply(self, hh: Households, d: Decisions, year: int, net_pc: np.ndarray) -> None:
+    def apply(self, hh: Households, d: Decisions, year: int, net_pc: np.ndarray, line: float) -> None:
         hh.status[d.exits] = Status.EXITED
         hh.exit_year[d.exits] = year
         hh.status[d.returns] = Status.POOR
@@ -47,3 +64,5 @@ class TargetedRegister(Regime):
         hh.status[d.entries] = Status.POOR
         hh.entry_year[d.entries] = year
         hh.last_income_pc[:] = net_pc
+        hh.years_above += hh.years_above < np.iinfo(np.uint8).max  # one more year, saturating
+        hh.years_above[net_pc < line] = 0
