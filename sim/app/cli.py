@@ -115,7 +115,8 @@ def params(
     scenario: Annotated[Optional[Path], typer.Option(help="Show values in force under this scenario.")] = None,
     csv: Annotated[bool, typer.Option(help="Print CSV instead of a table.")] = False,
 ) -> None:
-    """List every parameter with its value, unit, range and source."""
+    """List every parameter with its value, unit, range, source and the document(s) it cites
+    (short English title; --csv adds the ids and the full English and Chinese titles)."""
     from ..inputs.params import ParameterSet
     from ..inputs.scenario import load_scenario
 
@@ -134,7 +135,8 @@ def params(
         df["value"] = df["value"].map(short)
         df["range"] = df["range"].map(lambda r: "" if r is None else f"{r[0]}–{r[1]}")
         df["source"] = df["source"].map(lambda t: t if len(t) <= 50 else t[:49] + "…")
-        cols = ["name", "value", "unit", "range", "source"]
+        df["document"] = df["document"].map(lambda t: t if len(t) <= 72 else t[:71] + "…")
+        cols = ["name", "value", "unit", "range", "source", "document"]
         table = df[cols].astype(str)
         widths = {c: max(len(c), int(table[c].str.len().max())) for c in cols}
         typer.echo("  ".join(c.ljust(widths[c]) for c in cols).rstrip())

@@ -218,16 +218,27 @@ class ParameterSet:
         return ParameterSet(new)
 
     def table(self):
-        """Every parameter as a DataFrame row: the audit table (``tuopin params``)."""
+        """Every parameter as a DataFrame row: the audit table (``tuopin params``). The documents a
+        parameter's source cites (``sim/inputs/sources.toml``) are named by id (``cites``), short
+        English title (``document``) and full titles (``title_en``, ``title_zh``), "; " between
+        several."""
         import pandas as pd
 
+        from .sources import cited, registry
+
+        docs = registry()
         rows = []
         for p in self.params.values():
+            ids = cited(p.source, docs)
             rows.append({
                 "name": p.name, "label": p.label, "unit": p.unit,
                 "value": (dict(p.values) if p.dated else p.value),
-                "range": p.range, "source": p.source, "reason": p.reason or "",
-                "file": p.file, "set_by": p.origin,
+                "range": p.range, "source": p.source,
+                "document": "; ".join(docs[i].short_en for i in ids),
+                "reason": p.reason or "", "file": p.file, "set_by": p.origin,
+                "cites": "; ".join(ids),
+                "title_en": "; ".join(docs[i].title_en for i in ids),
+                "title_zh": "; ".join(docs[i].title_zh for i in ids),
             })
         return pd.DataFrame(rows)
 
