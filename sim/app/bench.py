@@ -255,12 +255,64 @@ def bench_province(names: list[str] | None = None, months: int = PROVINCE_MONTHS
 
 # ---- everything -----------------------------------------------------------------------------------
 
+# ---- calibration ----------------------------------------------------------------------------------
+
+TARGET_CALIBRATION_SECONDS = 600.0        # the shipped calibration on 2 cores
+CALIBRATION = ROOT / "calibration" / "sanming"
+
+
+def bench_calibration(candidates: int = 24, workers: int = 2) -> dict:
+    """Calibration simulations per second (one generation of ``candidates`` × the shipped
+    replicates on ``workers`` processes), the shipped calibration's time estimated from it, and
+    the time the shipped calibration took (its manifest records it)."""
+    import tempfile
+
+    from ..analysis.calibrate import calibrate
+    from ..inputs.scenario import load_scenario
+    from ..inputs.targets import load_targets
+    from .calibration_commands import DEFAULT_FREE, _free_names
+
+    scenario = load_scenario(SCENARIO)
+    targets = load_targets(ROOT / "calibration" / "targets" / "sanming.csv")
+    shipped = {"candidates": 200, "generations": 5, "replicates": 2, "report_runs": 20}
+    manifest = CALIBRATION / "manifest.json"
+    recorded = None
+    if manifest.is_file():
+        info = json.loads(manifest.read_text())
+        shipped.update({k: info["calibration"][k] for k in ("candidates", "generations", "replicates")})
+        recorded = info.get("elapsed_seconds")
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        calibrate(scenario, targets, Path(tmp), free_names=_free_names(ROOT / DEFAULT_FREE), particles=2,
+                  candidates=candidates, generations=1, replicates=shipped["replicates"], workers=workers)
+        seconds = time.perf_counter() - t0
+    rate = candidates * shipped["replicates"] / seconds
+    sims = shipped["candidates"] * shipped["generations"] * shipped["replicates"] + shipped["report_runs"]
+    estimate = sims / rate
+    return {"workers": workers, "simulations": candidates * shipped["replicates"], "seconds": round(seconds, 1),
+            "simulations_per_second": round(rate, 2), "shipped_simulations": sims,
+            "shipped_estimate_seconds": round(estimate, 1), "shipped_recorded_seconds": recorded,
+            "target_seconds": TARGET_CALIBRATION_SECONDS,
+            "ratio_to_target": round((recorded or estimate) / TARGET_CALIBRATION_SECONDS, 2)}
+
+
+def format_calibration(c: dict) -> str:
+    recorded = (f"; the shipped calibration took {c['shipped_recorded_seconds']:.0f} s"
+                if c["shipped_recorded_seconds"] else "")
+    return (f"{c['simulations']} calibration simulations on {c['workers']} processes in {c['seconds']} s: "
+            f"{c['simulations_per_second']} simulations/s
+shipped calibration ({c['shipped_simulations']} "
+            f"simulations): about {c['shipped_estimate_seconds']:.0f} s at that rate{recorded}; target "
+            f"<= {c['target_seconds']:.0f} s, ratio to target {c['ratio_to_target']}")
+
+
 def run_all(sizes: list[int], months: int, *, quick: bool = False, replicates: int = 10) -> dict:
-    """All three parts. ``quick``: skip the 10 M-household province run and estimate the time of 100
+    """All four parts. ``quick``: skip the 10 M-household province run and estimate the time of 100
     replicates from the 2-process rate instead of running them."""
     figures = run_bench(sizes, months)
     figures["replicates"] = bench_replicates(replicates=replicates, big=None if quick else 100)
     figures["province"] = bench_province(["yunnan"] if quick else None)
+    figures["calibration"] = bench_calibration()
     return figures
 
 
@@ -308,6 +360,8 @@ def format_all(figures: dict) -> str:
         parts += ["", "== ensembles ==", format_replicates(figures["replicates"])]
     if "province" in figures:
         parts += ["", "== whole provinces ==", format_province(figures["province"])]
+    if "calibration" in figures:
+        parts += ["", "== calibration ==", format_calibration(figures["calibration"])]
     return "\n".join(parts)
 
 

@@ -16,6 +16,7 @@ import typer
 from ..execution.errors import EnsembleError, OutputError
 from ..execution.executors import DASK_ENV
 from ..inputs.errors import InputError
+from . import calibration_commands
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="tuopin: agent-based scenarios of exits from and returns to poverty.")
@@ -142,6 +143,10 @@ def params(
         typer.echo("  ".join(c.ljust(widths[c]) for c in cols).rstrip())
         for row in table.itertuples(index=False):
             typer.echo("  ".join(str(v).ljust(widths[c]) for c, v in zip(cols, row)).rstrip())
+
+
+app.command()(calibration_commands.calibrate)
+app.command()(calibration_commands.sensitivity)
 
 
 @app.command()

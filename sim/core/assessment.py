@@ -4,12 +4,18 @@ regime's decisions, the pathway of each exit, and villages and counties leaving 
 - Net income is the year's income less out-of-pocket medical and education costs.
 - Households supported by a programme that guarantees income (the dibao, 兜底) are marked for the
   regime's exit rule.
-- An exit is attributed to the programme whose contribution was largest when income without all
-  programme contributions stays below the line; otherwise to ``spontaneous``.
+- An exit is attributed to its route as the plans count routes (001 §二(一): so many persons
+  exit "by industry", "by employment", "by relocation"): to the first programme that claims it
+  (relocation, for a household it moved); else, if a development programme took part in the
+  household's income this year, to the development programme with the largest contribution;
+  else, if the safety net did (兜底), to it; else to the programme whose contribution was largest
+  when income without all programme contributions stays below the line; else to ``spontaneous``.
 - Monitoring support is what the December settlement paid to monitored households.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
@@ -18,6 +24,9 @@ from .listing import counties_leave, villages_leave
 from .regimes import Decisions, Regime
 from .results import RegisterLedger
 from .state import Counties, Households, Villages
+
+if TYPE_CHECKING:
+    from .programme import Programme
 
 
 def net_income(hh: Households) -> np.ndarray:
@@ -28,12 +37,29 @@ def net_income(hh: Households) -> np.ndarray:
     return net
 
 
-def pathways(hh: Households, exit_idx: np.ndarray, net_pc: np.ndarray, line: float) -> np.ndarray:
-    """Pathway of each exit: the programme with the largest contribution (ties to the first in
-    programme order), or ``n_programmes`` (spontaneous) if income without any was enough."""
+def pathways(hh: Households, exit_idx: np.ndarray, net_pc: np.ndarray, line: float,
+             programmes: Sequence["Programme"] = ()) -> np.ndarray:
+    """Pathway of each exit: the first programme that claims it; else the development programme
+    with the largest positive contribution; else the programme with the largest contribution
+    (ties to the first in programme order), or ``n_programmes`` (spontaneous) if income without
+    any was enough."""
     contrib = hh.contribution[:, exit_idx].astype(np.float64)
     without = net_pc[exit_idx] * hh.size[exit_idx] - contrib.sum(axis=0)
-    return np.where(without >= line * hh.size[exit_idx], len(contrib), contrib.argmax(axis=0))
+    out = np.where(without >= line * hh.size[exit_idx], len(contrib), contrib.argmax(axis=0))
+    decided = np.zeros(len(exit_idx), dtype=bool)
+    for route in ([p.index for p in programmes if p.development],
+                  [p.index for p in programmes if p.guarantees_income]):
+        if route:
+            part = contrib[route]
+            took_part = (part.max(axis=0) > 0) & ~decided
+            out[took_part] = np.array(route)[part.argmax(axis=0)[took_part]]
+            decided |= took_part
+    claimed = np.zeros(len(exit_idx), dtype=bool)
+    for programme in programmes:
+        claims = programme.claims_exit(hh, exit_idx) & ~claimed
+        out[claims] = programme.index
+        claimed |= claims
+    return out
 
 
 def assess_year(hh: Households, villages: Villages, counties: Counties, regime: Regime, line: float,
@@ -53,7 +79,8 @@ def assess_year(hh: Households, villages: Villages, counties: Counties, regime: 
             guaranteed |= programme.supported(hh)
     d = regime.decide(hh, net_pc, line, u_entry, u_verify, guaranteed)
     exit_idx = np.flatnonzero(d.exits)
-    ledger.record_year(hh, year, d, exit_idx, pathways(hh, exit_idx, net_pc, line), net_pc, line, support)
+    ledger.record_year(hh, year, d, exit_idx, pathways(hh, exit_idx, net_pc, line, budget.programmes), net_pc,
+                       line, support)
     regime.apply(hh, d, year, net_pc, line)
     ledger.record_lists(villages, counties, year, villages_leave(villages, hh, list_standard),
                         counties_leave(counties, hh, list_standard))

@@ -79,9 +79,10 @@ class BudgetYear:
     """Budgets of the run, the January allocation, the December settlement and the spending ledger."""
 
     def __init__(self, spec: Scenario, programmes: Sequence["Programme"], counties: Counties,
-                 villages: Villages):
+                 villages: Villages, budget_scale: float = 1.0):
         self.spec = spec
         self.scale = spec.scenario.population_scale
+        self.budget_scale = budget_scale  # ``budget.scale``: the scenario's budgets as a whole
         self.programmes = list(programmes)
         self.counties = counties
         self.villages = villages
@@ -89,8 +90,8 @@ class BudgetYear:
 
     def county_budget(self, programme: str, year: int) -> np.ndarray:
         """Yuan per county this year, at the simulated sample's scale."""
-        return np.array([self.spec.budget(programme, year) * share * self.scale
-                         for share in self.counties.budget_share])
+        total = self.spec.budget(programme, year) * self.budget_scale
+        return np.array([total * share * self.scale for share in self.counties.budget_share])
 
     # ---- January ----------------------------------------------------------------------------
     def served_per_county(self, hh: Households, regime: "Regime") -> np.ndarray:

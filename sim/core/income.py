@@ -12,7 +12,7 @@ from typing import Mapping
 
 import numpy as np
 
-from .state import MONTHS, Cause, Households
+from .state import MONTHS, Cause, Households, Status
 
 
 def catch_up(hh: Households, rate: float, reference: float) -> np.ndarray:
@@ -50,8 +50,11 @@ def new_year(hh: Households, income: Mapping[str, float], u_repair: np.ndarray, 
     cost = np.where(hh.cause == Cause.EDUCATION,
                     cost * np.float32(income["education_cost_multiplier_education_cause"]), cost)
     hh.education_monthly[:] = (cost / MONTHS).astype(np.float32)
-    # Dangerous-housing renovation (危房改造) runs outside the programme budgets.
-    hh.housing_safe |= ~hh.relocation_area & (u_repair < income["housing_repair_rate"])
+    # Dangerous-housing renovation (危房改造) runs outside the programme budgets; registered
+    # households come first (their housing is a condition of exit).
+    rate = np.where(hh.status == Status.POOR, np.float32(income["housing_repair_rate_registered"]),
+                    np.float32(income["housing_repair_rate"]))
+    hh.housing_safe |= ~hh.relocation_area & (u_repair < rate)
 
 
 def accrue_month(hh: Households) -> None:

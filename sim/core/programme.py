@@ -64,6 +64,7 @@ class Programme:
     streams: ClassVar[Mapping[str, int]] = {}
     reads: ClassVar[tuple[str, ...]] = ()            # parameters of other groups it reads (full names)
     guarantees_income: ClassVar[bool] = False        # its support keeps income at the line (兜底)
+    development: ClassVar[bool] = False              # a development route of the plans (产业, 就业, 搬迁)
 
     def __init__(self, index: int, params: ParameterSet, ctx: Context):
         self.index = index
@@ -138,10 +139,15 @@ class Programme:
         return np.ones(hh.n, dtype=bool)
 
     def candidates(self, hh: Households) -> np.ndarray:
+        """Newcomers: reachable (and fit, under precision targeting) households not yet taking part.
+        A ``renewed`` programme takes back a household whose support stopped (e.g. one that
+        returned to poverty after its exit window); a one-off programme enrols a household once."""
         mask = self.reachable(hh)
         if self.ctx.precise:
             mask &= self.fits(hh)
-        if self.once:
+        if self.p.get("renewed", False):
+            mask &= ~self.on_roll(hh)  # those on the roll are continuing participants
+        elif self.once:
             mask &= hh.enrolled_month[self.index] < 0
         else:
             mask &= ~self.supported(hh)
@@ -157,6 +163,11 @@ class Programme:
     def within_exit_window(self, hh: Households) -> np.ndarray:
         """Served by the register, or exited no more than ``continue_after_exit_years`` ago (脱贫不脱政策)."""
         return self.ctx.regimes.now().within_window(hh, self.ctx.clock.year, self.p["continue_after_exit_years"])
+
+    def claims_exit(self, hh: Households, idx: np.ndarray) -> np.ndarray:
+        """Exits of ``idx`` the programme made possible whatever the contributions say (e.g. by
+        providing a guarantee): the pathway of those exits is this programme."""
+        return np.zeros(len(idx), dtype=bool)
 
     def village_eligible(self, hh: Households) -> np.ndarray:
         """Households that share the income of the programme's village projects."""

@@ -18,7 +18,7 @@ import pandas as pd
 
 from .budget import TOTAL, SpendingLedger
 from .regimes import Decisions
-from .state import Counties, Households, Villages
+from .state import Counties, Households, Status, Villages
 
 NEAR_LINE = 0.1            # an exit "near the line": per-person income less than 10 % above it
 QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
@@ -41,6 +41,7 @@ class RegisterLedger:
         self._county_rows: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.income_rows: list[dict] = []
         self.return_rows: list[dict] = []
+        self.start_rows: list[dict] = []
 
     def record_year(self, hh: Households, year: int, d: Decisions, exit_idx: np.ndarray,
                     pathway: np.ndarray, net_pc: np.ndarray, line: float, support_spent: np.ndarray) -> None:
@@ -103,7 +104,9 @@ class RegisterLedger:
         persons, the quantiles over households, the share of persons below the line."""
         exited_end = d.exited & ~d.returns
         exited_end |= d.exits
-        for group, mask in (("registered", d.poor), ("exited", exited_end), ("relocated", hh.relocated)):
+        filed = hh.entry_year >= 0  # ever registered (建档立卡), exited or not
+        for group, mask in (("registered", d.poor), ("exited", exited_end), ("relocated", hh.relocated),
+                            ("filed", filed)):
             x = net_pc[mask].astype(np.float32)
             w = hh.size[mask]
             persons = float(w.sum())
@@ -184,8 +187,21 @@ class RegisterLedger:
         return pd.concat([df, total[df.columns]], ignore_index=True)
 
 
+    def record_start(self, hh: Households) -> None:
+        """The register at the start, by category (households and persons)."""
+        from ..inputs.vocabulary import REGISTERED_CATEGORIES
+
+        reg = hh.status == Status.POOR
+        for k, name in enumerate(REGISTERED_CATEGORIES):
+            mask = reg & (hh.category == k)
+            self.start_rows.append({"category": name, "households": int(mask.sum()) / self.scale,
+                                    "persons": float(hh.size[mask].sum()) / self.scale})
+
+    def start_table(self) -> pd.DataFrame:
+        return pd.DataFrame(self.start_rows)
+
     def incomes_table(self) -> pd.DataFrame:
-        """Per-person net income by year and group (registered, exited, relocated), city-wide."""
+        """Per-person net income by year and group (registered, exited, relocated, filed), area-wide."""
         return pd.DataFrame(self.income_rows)
 
     def returns_table(self) -> pd.DataFrame:
@@ -202,7 +218,7 @@ def _total_last(col: pd.Series) -> pd.Series:
     return col.map(lambda v: "\uffff" if v == TOTAL else v) if col.name == "county" else col
 
 
-TABLES = ("yearly", "pathways", "spending", "incomes", "returns")
+TABLES = ("yearly", "pathways", "spending", "incomes", "returns", "start")
 
 
 @dataclass
@@ -217,8 +233,9 @@ class RunResults:
     spending: pd.DataFrame
     incomes: pd.DataFrame = field(default_factory=pd.DataFrame)
     returns: pd.DataFrame = field(default_factory=pd.DataFrame)
+    start: pd.DataFrame = field(default_factory=pd.DataFrame)
     series: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {"yearly": self.yearly, "pathways": self.pathways, "spending": self.spending,
-                "incomes": self.incomes, "returns": self.returns}
+                "incomes": self.incomes, "returns": self.returns, "start": self.start}

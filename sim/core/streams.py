@@ -33,6 +33,7 @@ CORE_STREAMS: dict[str, int] = {
     "income_permanent": 16,
     "monitoring": 19,
     "exit_verification": 20,
+    "assistance": 21,
 }
 # Ids held by programmes (industry_failure = 11) and the next free one are in sim/programmes.
 

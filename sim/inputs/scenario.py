@@ -49,6 +49,10 @@ class Meta(_Strict):
     poverty_line: Literal["national", "provincial"] = "national"
     targeting: Literal["precision", "untargeted"] = "precision"
     region: Literal["eastern", "western"] = "eastern"
+    include: list[str] = Field(default_factory=list, description="parameter files whose [parameters] this "
+                               "scenario's own parameters are laid over (e.g. calibrated values)")
+    parameter_sets: str | None = Field(default=None, description="a Parquet file of parameter sets (e.g. a "
+                                       "calibration's posterior): each replicate runs one, drawn by its seed")
 
     @model_validator(mode="after")
     def _years(self) -> "Meta":
@@ -129,6 +133,20 @@ class Population(_Strict):
 YearlyAmount = float | dict[int, float]
 
 
+class Observation(_Strict):
+    """A published figure the scenario's run should reproduce (``sim/inputs/targets.py``)."""
+
+    quantity: str
+    place: str = "ALL"
+    year: int | str
+    value: float
+    tolerance: float = Field(gt=0)
+    weight: float = Field(default=1.0, ge=0)
+    tolerance_reason: str = ""
+    source: str = ""
+    printed: str = ""
+
+
 class Scenario(_Strict):
     """A fully resolved scenario (after ``extends``)."""
 
@@ -138,6 +156,7 @@ class Scenario(_Strict):
     budget_shares: dict[str, float] | None = Field(
         default=None, description="county shares of every budget; default: shares of poor persons")
     parameters: dict[str, Any] = Field(default_factory=dict)
+    observations: list[Observation] = Field(default_factory=list)
 
     @property
     def years(self) -> range:
@@ -154,15 +173,23 @@ class Scenario(_Strict):
 
 
 class LoadedScenario:
-    """A validated scenario plus the files it came from and its resolved parameters."""
+    """A validated scenario plus the files it came from, its resolved parameters and, if it has
+    them, its parameter sets."""
 
     def __init__(self, spec: Scenario, files: list[Path], params: ParameterSet, raw: dict,
-                 prov: dict[str, str] | None = None):
+                 prov: dict[str, str] | None = None, parameter_sets: "ParameterSets | None" = None):
         self.spec = spec
         self.files = files
         self.params = params
         self.raw = raw
         self.prov = prov or {}  # key path -> the file that set it
+        self.parameter_sets = parameter_sets
+
+    def with_parameter_set(self, seed: int) -> "LoadedScenario":
+        """The scenario with the parameter set that ``seed`` draws (itself if it has none)."""
+        if self.parameter_sets is None:
+            return self
+        return self.with_overrides(self.parameter_sets.draw(seed), origin=self.spec.scenario.parameter_sets or "")
 
     @property
     def name(self) -> str:
@@ -177,7 +204,7 @@ class LoadedScenario:
         raw = _merge(self.raw, changes)
         _spread_budgets(self.raw, changes, raw)
         prov = {**self.prov, **{k: origin for k in _leaf_keys(changes)}}
-        return _validate(raw, self.files, prov, base_params=ParameterSet.defaults())
+        return _validate(raw, self.files, prov, base_params=ParameterSet.defaults(), sets=self.parameter_sets)
 
     def with_overrides(self, overrides: Mapping[str, Any] | None, origin: str = OVERRIDES) -> "LoadedScenario":
         """A new scenario with dotted-key ``overrides`` laid over this one, all checked first.
@@ -195,6 +222,15 @@ class LoadedScenario:
         """Every programme budget times ``factor`` (one number, or one per programme: programmes not
         named keep their budgets), each in its own form (one amount, or amounts by year)."""
         return self.with_changes({"budgets": scale_budgets(self.raw.get("budgets", {}), factor)}, origin=origin)
+
+    def targets(self) -> list:
+        """The scenario's own observations as calibration targets (checked like a targets file)."""
+        from .targets import target_from_row
+
+        places = [c.name for c in self.spec.population.counties]
+        return [target_from_row(o.model_dump(), _origin(self.prov, f"observations.{i}", self.path),
+                                f"observations.{i}", places)
+                for i, o in enumerate(self.spec.observations)]
 
     def override_keys(self) -> list[str]:
         """Every key ``with_overrides`` accepts (budget years aside), for help and suggestions."""
@@ -219,7 +255,8 @@ def load_scenario(path: str | Path, *, allow_outside: bool = False) -> LoadedSce
     return _validate(raw, files, prov, base_params=ParameterSet.defaults())
 
 
-def _validate(raw: dict, files: list[Path], prov: dict[str, str], base_params: ParameterSet) -> LoadedScenario:
+def _validate(raw: dict, files: list[Path], prov: dict[str, str], base_params: ParameterSet,
+              sets: "ParameterSets | None" = None) -> LoadedScenario:
     if isinstance(raw.get("parameters"), dict):
         raw = {**raw, "parameters": _flatten_parameters(raw["parameters"])}
     try:
@@ -242,7 +279,58 @@ def _validate(raw: dict, files: list[Path], prov: dict[str, str], base_params: P
     if meta.population_scale < 1 and meta.population_scale * sum(c.poor_persons for c in spec.population.counties) < 1:
         raise InputError(_origin(prov, "scenario.population_scale", files[-1]), "scenario.population_scale",
                          meta.population_scale, "leaves no households to simulate")
-    return LoadedScenario(spec, files, params, raw, prov)
+    ref = meta.parameter_sets
+    if ref is not None and ref.startswith("sha256:"):
+        if sets is None or ref != f"sha256:{sets.digest}":
+            raise InputError(_origin(prov, "scenario.parameter_sets", files[-1]), "scenario.parameter_sets", ref,
+                             "these parameter sets are not at hand: give the file they were read from")
+    elif ref is not None:
+        sets = ParameterSets.load(Path(ref), params, _origin(prov, "scenario.parameter_sets", files[-1]))
+        # The spec records the sets by content, so that it means the same on any machine.
+        ref = f"sha256:{sets.digest}"
+        spec = spec.model_copy(update={"scenario": meta.model_copy(update={"parameter_sets": ref})})
+        raw = {**raw, "scenario": {**raw["scenario"], "parameter_sets": ref}}
+    else:
+        sets = None
+    return LoadedScenario(spec, files, params, raw, prov, sets)
+
+
+class ParameterSets:
+    """Parameter sets to run (e.g. the accepted ones of a calibration), with weights; each run
+    draws one with its seed, so an ensemble carries parameter uncertainty as well as chance."""
+
+    def __init__(self, names: list[str], values: "np.ndarray", weights: "np.ndarray", digest: str):
+        self.names = names
+        self.values = values
+        self.weights = weights / weights.sum()
+        self.digest = digest
+
+    @classmethod
+    def load(cls, path: Path, params: ParameterSet, origin: str) -> "ParameterSets":
+        import numpy as np
+        import pandas as pd
+
+        try:
+            df = pd.read_parquet(path)
+        except (OSError, ValueError) as exc:
+            raise InputError(origin, "scenario.parameter_sets", str(path), f"cannot read the parameter sets: {exc}") from None
+        weights = df.pop("weight").to_numpy(dtype=float) if "weight" in df else np.ones(len(df))
+        df = df.drop(columns=[c for c in ("distance",) if c in df])
+        for name in df.columns:
+            if name not in params:
+                raise InputError(path, name, None, "not a parameter" + _suggestion(name, [p.name for p in params]))
+        if not len(df) or not np.isfinite(weights).all() or (weights < 0).any() or weights.sum() <= 0:
+            raise InputError(path, "weight", None, "parameter sets need rows and finite weights >= 0 with a positive sum")
+        digest = hashlib.sha256(df.to_csv(index=False).encode() + weights.tobytes()).hexdigest()
+        return cls(list(df.columns), df.to_numpy(dtype=float), weights, digest)
+
+    def draw(self, seed: int) -> dict[str, float]:
+        """The parameter set a run with ``seed`` takes: a weighted draw from the seed's own stream."""
+        import numpy as np
+
+        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(int(seed), spawn_key=(2**31 - 1,))))
+        row = self.values[int(rng.choice(len(self.values), p=self.weights))]
+        return {name: float(v) for name, v in zip(self.names, row)}
 
 
 def _check_parameter_years(spec: Scenario, params: ParameterSet, prov: dict[str, str], default: Path) -> None:
@@ -376,8 +464,10 @@ def _read_chain(path: Path, *, allow_outside: bool, depth: int, root: Path) -> t
     if isinstance(raw.get("parameters"), dict):
         raw["parameters"] = _flatten_parameters(raw["parameters"])
     meta = raw.get("scenario", {})
-    parent_name = meta.get("extends") if isinstance(meta, dict) else None
     own_prov = {k: str(path) for k in _leaf_keys(raw)}
+    if isinstance(meta, dict):
+        own_prov.update(_resolve_files(raw, meta, path, allow_outside=allow_outside, root=root))
+    parent_name = meta.get("extends") if isinstance(meta, dict) else None
     if parent_name is None:
         return raw, [path], own_prov
     if not isinstance(parent_name, str):
@@ -396,6 +486,50 @@ def _read_chain(path: Path, *, allow_outside: bool, depth: int, root: Path) -> t
     replaced = [k for k in own_prov if not isinstance(_get(raw, k), dict)]
     prov = {k: v for k, v in prov.items() if not any(k.startswith(r + ".") for r in replaced)}
     return merged, files + [path], {**prov, **own_prov}
+
+
+def _inside(path: Path, root: Path, allow_outside: bool, file: Path, key: str, value: str) -> Path:
+    if not allow_outside and not path.is_relative_to(root):
+        raise InputError(file, key, value, "points outside the scenario's folder tree",
+                         f"files under {root} (or pass --allow-outside)")
+    return path
+
+
+def _resolve_files(raw: dict, meta: dict, path: Path, *, allow_outside: bool, root: Path) -> dict[str, str]:
+    """``include``: lay this file's parameters over those of the files it names; ``parameter_sets``:
+    the path made absolute, so that it means the same file wherever the scenario is run from.
+    Returns the provenance of the parameters that came from included files."""
+    prov: dict[str, str] = {}
+    sets = meta.get("parameter_sets")
+    if isinstance(sets, str):
+        target = _inside((path.parent / sets).resolve(), root, allow_outside, path, "scenario.parameter_sets", sets)
+        if not target.is_file():
+            raise InputError(path, "scenario.parameter_sets", sets, f"file not found ({target})")
+        meta["parameter_sets"] = str(target)
+    includes = meta.get("include", [])
+    if not isinstance(includes, list) or not all(isinstance(i, str) for i in includes):
+        return prov  # the schema refuses it with the file and key
+    included: dict = {}
+    for i, name in enumerate(includes):
+        target = _inside((path.parent / name).resolve(), root, allow_outside, path, f"scenario.include.{i}", name)
+        try:
+            with open(target, "rb") as fh:
+                table = tomllib.load(fh)
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as exc:
+            raise InputError(path, f"scenario.include.{i}", name, f"cannot read the parameter file: {exc}") from None
+        extra = set(table) - {"parameters"}
+        if extra or not isinstance(table.get("parameters", {}), dict):
+            raise InputError(target, sorted(extra)[0] if extra else "parameters", None,
+                             "an included file holds only a [parameters] table", "parameters")
+        params = _flatten_parameters(table.get("parameters", {}))
+        included.update(params)
+        prov.update({f"parameters.{k}": str(target) for k in params})
+    if included:
+        own = raw.get("parameters", {}) if isinstance(raw.get("parameters"), dict) else {}
+        raw["parameters"] = {**included, **own}
+        prov = {k: v for k, v in prov.items() if k.removeprefix("parameters.") not in own}
+    meta.pop("include", None)  # what it brought is in the parameters now
+    return prov
 
 
 def _spread_budgets(base: dict, child: dict, merged: dict) -> None:

@@ -71,6 +71,8 @@ class TuopinModel(mesa.Model):
         if seed is None:
             seed = int(rng) if rng is not None else fresh_seed()
         self.seed = int(seed)
+        # A scenario with parameter sets runs the one its seed draws (explicit overrides still win).
+        scenario = scenario.with_parameter_set(self.seed).with_overrides({**(overrides or {}), **dotted})
         super().__init__(rng=self.seed)
         self.loaded_scenario = scenario
         self.spec = spec = scenario.spec
@@ -97,7 +99,7 @@ class TuopinModel(mesa.Model):
         for j in range(self.counties.n):
             County(self, j)
         self.county_agents = self.agents_by_type[County]
-        self.budget = BudgetYear(spec, self.programmes, self.counties, self.villages)
+        self.budget = BudgetYear(spec, self.programmes, self.counties, self.villages, params.value("budget.scale"))
         self.ledger = RegisterLedger(self.counties.names, [p.name for p in self.programmes],
                                      spec.scenario.population_scale, self.counties.population)
         # Passed between stages within a step (set and used in the same month).
@@ -107,7 +109,8 @@ class TuopinModel(mesa.Model):
         self.stage_seconds: dict[str, float] | None = None  # set to {} to time each stage (bench)
         if start is not None:
             self._take_up(start)
-        self.tally = Tally(year=spec.population.base_year)
+        self.ledger.record_start(self.hh)  # the register the run starts from
+        self.tally = Tally(year=self.clock.year - 1)
         self.tally.register(self.hh, self.regimes.now().served(self.hh), spec.scenario.population_scale)
         self.datacollector = datacollector([p.name for p in self.programmes])
         self.datacollector.collect(self)
@@ -117,11 +120,12 @@ class TuopinModel(mesa.Model):
         ``register.transition_from`` if the run reaches it."""
         spec, params = self.spec, self.params
         register = params.group("register")
-        spans: dict[int, Regime] = {spec.scenario.start_year: TargetedRegister(register)}
+        u_assist = self._assistance_draw
+        spans: dict[int, Regime] = {spec.scenario.start_year: TargetedRegister(register, self.clock, u_assist)}
         first = int(register["transition_from"])
         if first <= spec.scenario.end_year:
             spans[max(first, spec.scenario.start_year)] = TransitionRegister(register, params.group("transition"),
-                                                                             self.clock)
+                                                                             self.clock, u_assist)
         return spans
 
     # ---- checkpoints ---------------------------------------------------------------------------
@@ -150,8 +154,6 @@ class TuopinModel(mesa.Model):
             for name, a in target.arrays().items():
                 a[...] = start.arrays[table][name]
         self.clock.month = start.month
-        self.tally = Tally(year=self.clock.year - 1)
-        self.tally.register(self.hh, self.regimes.now().served(self.hh), self.spec.scenario.population_scale)
 
     # ---- the schedule ---------------------------------------------------------------------
     def step(self) -> None:
@@ -181,6 +183,10 @@ class TuopinModel(mesa.Model):
         """This month's uniform for every household from ``stream`` (common random numbers)."""
         return self.streams.uniform(stream, self.clock.month, self.hh.n)
 
+    def _assistance_draw(self, year: int) -> np.ndarray:
+        """Whether temporary assistance finds a household in ``year``: one uniform per household."""
+        return self.streams.uniform("assistance", year, self.hh.n)
+
     def line(self, year: int) -> float:
         """The scenario's poverty line in force in ``year``, yuan/person/year."""
         return float(self.params.value(f"poverty_line.{self.spec.scenario.poverty_line}", year))
@@ -203,7 +209,8 @@ class TuopinModel(mesa.Model):
             scenario=self.spec.scenario.name, seed=self.seed,
             yearly=self.ledger.yearly(self.budget.ledger), pathways=self.ledger.pathways_table(),
             spending=self.budget.ledger.table(), incomes=self.ledger.incomes_table(),
-            returns=self.ledger.returns_table(), series=self.datacollector.get_model_vars_dataframe())
+            returns=self.ledger.returns_table(), start=self.ledger.start_table(),
+            series=self.datacollector.get_model_vars_dataframe())
 
 
 Model = TuopinModel

@@ -19,6 +19,7 @@ from ..core.state import MONTHS, Column
 class Employment(Programme):
     name = "employment"
     label = "就业扶贫 employment: training and placement, public-welfare posts"
+    development = True
     parameters = {**BASE_PARAMETERS, "post_wage": NUMBER}
     columns = {"post": Column("bool", "placed in a public-welfare post (公益性岗位) rather than a market job; paid while supported")}
 

@@ -14,6 +14,7 @@ from ..core.programme import BASE_PARAMETERS, NUMBER, Programme
 class Industry(Programme):
     name = "industry"
     label = "产业扶贫 industry support and microcredit"
+    development = True
     parameters = {**BASE_PARAMETERS, "failure_rate": NUMBER}
     streams = {"industry_failure": 11}
 

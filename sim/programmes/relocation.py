@@ -2,7 +2,7 @@
 
 A large one-off cost per person (000 box 30); after the building delay the household moves:
 housing becomes safe, part of its farm income is lost, and follow-up jobs add wage income that
-grows over ``maturity_years`` as employment at the site takes hold (后续扶持, 003 §二(四)).
+grows over ``maturity_years`` as employment at the site takes hold (后续扶持, 003 §二(四)). The exits of relocated households are the relocation's pathway.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from ..core.state import MONTHS
 class Relocation(Programme):
     name = "relocation"
     label = "易地扶贫搬迁 relocation"
+    development = True
     parameters = {**BASE_PARAMETERS, "farm_income_lost": NUMBER}
 
     def reachable(self, hh):
@@ -23,6 +24,11 @@ class Relocation(Programme):
 
     def tier(self, hh, idx):
         return np.zeros(len(idx), dtype=np.int8)
+
+    def claims_exit(self, hh, idx):
+        """A relocated household's exit is the relocation's: the move gave it safe housing and a
+        place where work can be had (001 §二(一)9 counts the exits of those moved)."""
+        return hh.relocated[idx]
 
     def flow_month(self, hh):
         month = self.ctx.clock.month

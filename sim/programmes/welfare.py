@@ -19,7 +19,8 @@ class Welfare(Programme):
     once = False
     parameters = {**{k: BASE_PARAMETERS[k] for k in ("support_years", "delay_months", "persistence",
                                                       "capacity_share", "continue_after_exit_years")},
-                  "dibao_line_ratio": DATED, "five_guarantee_share": NUMBER, "rural_consumption": DATED}
+                  "dibao_line_ratio": DATED, "five_guarantee_share": NUMBER, "rural_consumption": DATED,
+                  "income_test_from": NUMBER}
     reads = ("income.growth_rate", "income.transfer_growth_rate")
     guarantees_income = True
 
@@ -30,11 +31,20 @@ class Welfare(Programme):
         hh.enrolled_month[self.index, on] = 0
         hh.support_end[self.index, on] = 0
 
+    def _income_test(self) -> bool:
+        return self.ctx.clock.year >= self.p["income_test_from"]
+
     def fits(self, hh):
+        """Households without labour and dibao households with labour; from ``income_test_from``
+        on, any household the income test finds short (应保尽保)."""
+        if self._income_test():
+            return np.ones(hh.n, dtype=bool)
         return (hh.labour == 0) | (hh.category == Category.DIBAO_LABOUR)
 
     def tier(self, hh, idx):
-        return np.where(hh.labour[idx] == 0, 0, 1).astype(np.int8)
+        """No labour first, then dibao households with labour, then the rest (development first)."""
+        return np.where(hh.labour[idx] == 0, 0,
+                        np.where(hh.category[idx] == Category.DIBAO_LABOUR, 1, 2)).astype(np.int8)
 
     def candidates(self, hh):
         # Households on the roll until now are renewed as continuing, never queued twice.

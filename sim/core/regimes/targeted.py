@@ -11,6 +11,10 @@
   (identification is imperfect: ``entry_detection_rate``).
 - Programmes serve registered households, and exited ones within each programme's
   ``continue_after_exit_years`` (脱贫不脱政策).
+- From ``assistance_from`` on, temporary assistance (临时救助) and the dibao pay the December
+  shortfall of a household off the register (exited, or never registered) that falls below the
+  line, if they find it (a share ``assistance_reach``, one draw per household and year): it then
+  neither returns nor enters.
 """
 
 from __future__ import annotations
@@ -25,8 +29,22 @@ class TargetedRegister(Regime):
     name = "targeted"
     label = "register of poor households, 2014–2020 (建档立卡)"
 
+    def __init__(self, r, clock=None, u_assist=None):
+        super().__init__(r)
+        self.clock = clock
+        self.u_assist = u_assist  # (year) -> one uniform per household: is a short household found
+
     def served(self, hh: Households) -> np.ndarray:
         return hh.status == Status.POOR
+
+    def assisted(self, hh: Households) -> np.ndarray:
+        """Households off the register that temporary assistance finds this year (from
+        ``assistance_from`` on)."""
+        if self.clock is None or self.clock.year < self.r["assistance_from"] or self.r["assistance_reach"] <= 0:
+            return np.zeros(hh.n, dtype=bool)
+        found = self.u_assist(self.clock.year) < self.r["assistance_reach"]
+        found &= hh.status != Status.POOR
+        return found
 
     def within_window(self, hh: Households, year: int, years_after_exit: float) -> np.ndarray:
         years_out = year - hh.exit_year

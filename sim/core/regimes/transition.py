@@ -31,10 +31,9 @@ class TransitionRegister(TargetedRegister):
     name = "transition"
     label = "transition period 2021–2025: monitoring and support on identification (过渡期)"
 
-    def __init__(self, r: Mapping[str, Any], t: Mapping[str, Any], clock):
-        super().__init__(r)
+    def __init__(self, r: Mapping[str, Any], t: Mapping[str, Any], clock, u_assist=None):
+        super().__init__(r, clock, u_assist)
         self.t = dict(t)
-        self.clock = clock
         self.delays = np.array([t[f"{c}_delay_months"] for c in CHANNELS], dtype=np.int16)
         self.hits = np.array([t[f"{c}_hit_rate"] for c in CHANNELS], dtype=np.float32)
 
@@ -51,9 +50,12 @@ class TransitionRegister(TargetedRegister):
         return keep
 
     def assisted(self, hh: Households) -> np.ndarray:
-        if not (self.t["monitoring"] and self.t["assistance"]):
-            return np.zeros(hh.n, dtype=bool)
-        return hh.monitored
+        """The register period's assistance, and every monitored household (when monitoring
+        gives temporary assistance)."""
+        assisted = super().assisted(hh)
+        if self.t["monitoring"] and self.t["assistance"]:
+            assisted |= hh.monitored
+        return assisted
 
     # ---- identification each month -------------------------------------------------------
     def draws_channels(self) -> int:

@@ -1,0 +1,95 @@
+"""What a run says about each calibration target: the simulated value of a target's quantity for
+its place and years, from a run's tables (``sim/inputs/targets.py`` lists the quantities).
+
+``observe(tables, targets)`` gives one number per target for one run; for an ensemble the
+calibration takes the mean over replicates and the fit report the median and interval.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..inputs.targets import TOTAL, Target
+
+DEVELOPMENT = ("industry", "employment", "relocation")
+RATE_FLOOR = 1e-5      # a return rate of 0 taken as this for its log (one return in 100,000 exited households)
+COUNT_FLOOR = 1.0      # a count of 0 taken as this for its log
+
+
+class _Run:
+    """A run's tables indexed for quick look-ups."""
+
+    def __init__(self, tables: Mapping[str, pd.DataFrame]):
+        self.yearly = tables["yearly"].set_index(["county", "year"])
+        p = tables["pathways"]
+        self.pathways = p.set_index(["county", "year", "pathway"]).exits_persons
+        self.incomes = tables["incomes"].set_index(["group", "year"]) if len(tables["incomes"]) else None
+        self.start = tables["start"].set_index("category") if len(tables["start"]) else None
+
+    def yearly_value(self, column: str, place: str, year: int) -> float:
+        return float(self.yearly.at[(place, year), column])
+
+    def yearly_sum(self, column: str, place: str, years: range) -> float:
+        return float(sum(self.yearly_value(column, place, y) for y in years))
+
+    def pathway_sum(self, place: str, years: range, pathway: str) -> float:
+        return float(sum(self.pathways.get((place, y, pathway), 0.0) for y in years))
+
+
+def _value(run: _Run, t: Target) -> float:
+    q, place, years = t.quantity, t.place, t.years
+    first, last = t.first_year, t.last_year
+    if q in ("registered_persons_start", "registered_households_start"):
+        column = "persons" if q.endswith("persons_start") else "households"
+        if place.startswith("category:"):
+            return float(run.start.at[place.split(":", 1)[1], column])
+        return float(run.start[column].sum()) if place == TOTAL else run.yearly_value(
+            "poor_" + q.split("_")[1] + "_start", place, min(run.yearly.index.get_level_values("year")))
+    if q == "registered_persons_end":
+        return run.yearly_value("poor_persons_end", place, last)
+    if q == "registered_households_end":
+        return run.yearly_value("poor_households_end", place, last)
+    if q == "reduction_persons":
+        return run.yearly_value("poor_persons_start", place, first) - run.yearly_value("poor_persons_end", place, last)
+    if q in ("exits_persons", "entries_persons", "returns_persons"):
+        return run.yearly_sum(q, place, years)
+    if q.startswith("development_share:"):
+        route = q.split(":", 1)[1]
+        total = sum(run.pathway_sum(place, years, r) for r in DEVELOPMENT)
+        return run.pathway_sum(place, years, route) / total if total > 0 else 0.0
+    if q == "welfare_exits_persons":
+        return run.pathway_sum(place, years, "welfare")
+    if q == "return_rate":
+        v = run.yearly_value("return_rate", place, last)
+        return 0.0 if math.isnan(v) else v
+    if q == "log10_return_rate_change":
+        a, b = (run.yearly_value("return_rate", place, y) for y in (first, last))
+        a, b = (RATE_FLOOR if math.isnan(v) else max(v, RATE_FLOOR) for v in (a, b))
+        return math.log10(b / a)
+    if q == "log10_entries_change":
+        a, b = (max(run.yearly_value("entries_persons", place, y), COUNT_FLOOR) for y in (first, last))
+        return math.log10(b / a)
+    if q == "filed_income_growth":
+        return float(run.incomes.at[("filed", last), "mean"] / run.incomes.at[("filed", first), "mean"])
+    if q in ("poor_villages_end", "poor_counties_end"):
+        return run.yearly_value(q, place, last)
+    raise KeyError(q)  # every quantity of sim.inputs.targets.QUANTITIES is handled above
+
+
+def observe(tables: Mapping[str, pd.DataFrame], targets: Sequence[Target]) -> np.ndarray:
+    """The simulated value of every target, for one run."""
+    run = _Run(tables)
+    return np.array([_value(run, t) for t in targets], dtype=np.float64)
+
+
+def distance(simulated: np.ndarray, targets: Sequence[Target]) -> float:
+    """Weighted root mean square of the errors in units of each target's tolerance."""
+    obs = np.array([t.value for t in targets])
+    tol = np.array([t.tolerance for t in targets])
+    w = np.array([t.weight for t in targets])
+    err = (simulated - obs) / tol
+    return float(np.sqrt((w * err * err).sum() / w.sum()))

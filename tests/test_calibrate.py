@@ -1,0 +1,135 @@
+"""Calibration (sim/analysis/calibrate.py, sim/inputs/targets.py, sim/analysis/observe.py): targets
+as data with provenance, what a run says about each, and ABC-SMC that recovers known parameter
+values from synthetic targets, the same with any number of workers, resumable after a stop."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import ROOT, scaled, write
+from sim import InputError, simulate
+from sim.analysis.calibrate import calibrate, free_parameters, write_outputs
+from sim.analysis.observe import distance, observe
+from sim.inputs.targets import QUANTITIES, Target, load_targets, write_targets
+
+TARGETS = ROOT / "calibration" / "targets" / "sanming.csv"
+
+
+def test_the_sanming_targets_load_with_their_provenance(sanming):
+    targets = load_targets(TARGETS, [c.name for c in sanming.spec.population.counties])
+    assert len(targets) > 60
+    assert all(t.source and t.tolerance > 0 and t.tolerance_reason for t in targets)
+    city = {t.last_year: t.value for t in targets if t.quantity == "registered_persons_end" and t.place == "ALL"}
+    assert city == {2015: 57143, 2016: 33143, 2017: 9143, 2018: 0, 2019: 0, 2020: 0}
+    shares = [t.value for t in targets if t.quantity.startswith("development_share:")]
+    assert sum(shares) == pytest.approx(1.0, abs=1e-3)
+    # Every county's figures add up to the city's (the attachment table checks out exactly).
+    for year in (2015, 2016, 2017):
+        counties = sum(t.value for t in targets if t.quantity == "registered_persons_end"
+                       and t.place not in ("ALL",) and t.last_year == year)
+        assert counties == city[year]
+
+
+@pytest.mark.parametrize("row, key", [
+    ("registered_persons_ends,ALL,2016,1,1", "quantity"),
+    ("registered_persons_end,Nowhere,2016,1,1", "place"),
+    ("registered_persons_end,ALL,20x6,1,1", "year"),
+    ("registered_persons_end,ALL,2016,nan,1", "value"),
+    ("registered_persons_end,ALL,2016,1,0", "tolerance"),
+])
+def test_a_bad_target_row_is_refused_naming_file_row_and_column(tmp_path, sanming, row, key):
+    path = write(tmp_path, "t.csv", "quantity,place,year,value,tolerance\n" + row + "\n")
+    with pytest.raises(InputError) as err:
+        load_targets(path, [c.name for c in sanming.spec.population.counties])
+    assert err.value.file == str(path) and err.value.key == f"row 2.{key}"
+
+
+def test_a_scenario_carries_its_own_observations(sanming):
+    county = sanming.spec.population.counties[0].name
+    option = sanming.with_changes({"observations": [
+        {"quantity": "registered_persons_end", "place": county, "year": 2017, "value": 35, "tolerance": 5,
+         "source": "a county plan"},
+        {"quantity": "exits_persons", "year": "2015-2016", "value": 200, "tolerance": 20}]})
+    targets = option.targets()
+    assert [t.label for t in targets] == [f"registered_persons_end {county} 2017", "exits_persons ALL 2015-2016"]
+    with pytest.raises(InputError, match="observations.0.quantity"):
+        sanming.with_changes({"observations": [{"quantity": "exits", "year": 2016, "value": 1, "tolerance": 1}]}).targets()
+
+
+def test_every_quantity_is_observed_from_a_run(tiny):
+    r = simulate(tiny, seed=1)
+    targets = [Target(q, "ALL", 2016, 2019 if q.startswith(("log10", "filed")) else 2016, 0.0, 1.0) for q in QUANTITIES
+               if not q.endswith("_start")]
+    values = observe(r.tables(), targets)
+    assert np.isfinite(values).all()
+    y = r.yearly.set_index(["county", "year"])
+    got = dict(zip([t.quantity for t in targets], values))
+    assert got["registered_persons_end"] == y.at[("ALL", 2016), "poor_persons_end"]
+    assert got["exits_persons"] == y.at[("ALL", 2016), "exits_persons"]
+    shares = [got[f"development_share:{r}"] for r in ("industry", "employment", "relocation")]
+    assert sum(shares) == pytest.approx(1.0) or sum(shares) == 0
+
+
+def test_distance_is_zero_on_target_and_counts_tolerances():
+    ts = [Target("exits_persons", "ALL", 2016, 2016, 100.0, 10.0), Target("exits_persons", "ALL", 2017, 2017, 50.0, 5.0, 3.0)]
+    assert distance(np.array([100.0, 50.0]), ts) == 0
+    assert distance(np.array([110.0, 50.0]), ts) == pytest.approx(np.sqrt(1 / 4))
+
+
+FREE = ["budget.scale", "income.convergence_rate"]
+TRUE = {"budget.scale": 1.6, "income.convergence_rate": 0.05}
+
+
+@pytest.fixture(scope="module")
+def synthetic(sanming, tmp_path_factory):
+    """Targets made by the model itself with known parameter values."""
+    small = scaled(sanming, 0.05)
+    quantities = [("registered_persons_end", y, y) for y in range(2015, 2021)] + [
+        ("exits_persons", 2015, 2017), ("welfare_exits_persons", 2015, 2018), ("filed_income_growth", 2015, 2019)]
+    probe = [Target(q, "ALL", a, b, 0.0, 1.0) for q, a, b in quantities]
+    values = np.mean([observe(simulate(small, seed=s, overrides=TRUE).tables(), probe) for s in (101, 102)], axis=0)
+    targets = [Target(t.quantity, "ALL", t.first_year, t.last_year, float(v), max(abs(v) * 0.03, 0.01),
+                      source="synthetic: the model with known values") for t, v in zip(probe, values)]
+    path = write_targets(targets, tmp_path_factory.mktemp("synthetic") / "targets.csv")
+    return small, load_targets(path)
+
+
+def _run(small, targets, out, workers=1, **kw):
+    settings = dict(free_names=FREE, particles=12, candidates=48, generations=3, replicates=1, seed=4, workers=workers)
+    settings.update(kw)
+    return calibrate(small, targets, out, **settings)
+
+
+def test_calibration_recovers_known_values(synthetic, tmp_path):
+    small, targets = synthetic
+    cal = _run(small, targets, tmp_path / "cal")
+    thresholds = [g.threshold for g in cal.generations]
+    assert thresholds[-1] < thresholds[0]
+    post = cal.posterior
+    for name, true in TRUE.items():
+        w = post.weight.to_numpy()
+        order = np.argsort(post[name].to_numpy())
+        cum = np.cumsum(w[order]) / w.sum()
+        lo = post[name].to_numpy()[order][np.searchsorted(cum, 0.025)]
+        hi = post[name].to_numpy()[order][min(np.searchsorted(cum, 0.975), len(cum) - 1)]
+        f = next(f for f in free_parameters(small.params, FREE) if f.name == name)
+        assert lo <= true <= hi, (name, lo, true, hi)
+        assert hi - lo < 0.8 * (f.high - f.low), (name, lo, hi)  # the data narrowed the prior
+    paths = write_outputs(cal, tmp_path / "cal")
+    assert {p.name for p in paths} == {"posterior.parquet", "generations.csv", "parameters.toml"}
+    assert 'budget.scale' in (tmp_path / "cal" / "parameters.toml").read_text()
+
+
+def test_calibration_is_the_same_with_two_workers_and_resumes(synthetic, tmp_path):
+    small, targets = synthetic
+    one = _run(small, targets, tmp_path / "one", generations=2)
+    two = _run(small, targets, tmp_path / "two", workers=2, generations=2)
+    pd.testing.assert_frame_equal(one.posterior, two.posterior)
+    # Stop half-way: drop the second generation's chunks after the first, and run again.
+    chunks = sorted((tmp_path / "one" / "generations").glob("gen-01-*.parquet"))
+    for c in chunks[len(chunks) // 2:]:
+        c.unlink()
+    again = _run(small, targets, tmp_path / "one", generations=2)
+    pd.testing.assert_frame_equal(one.posterior, again.posterior)
