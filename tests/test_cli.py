@@ -62,6 +62,63 @@ def test_broken_scenario_in_process(tmp_path, case, command):
     assert str(path) in lines[0] and f"{key} = " in lines[0]
 
 
+# Scenarios validate used to accept and run crashed on or misreported (tests/test_scenario.py has them all).
+ONCE_ACCEPTED = ["NaN cause", "infinite cause", "incidence that implies an impossible rural population",
+                 "rural population beyond any country", "county poor villages beyond any country",
+                 "infinite persons in a category", "parameter too large for a float",
+                 "reductions beyond the county's poor persons", "budget beyond any treasury"]
+
+
+@pytest.fixture(scope="module")
+def earlier_results(tmp_path_factory):
+    """A results folder from an earlier run, and the checksum of every file in it."""
+    from sim.execution.output import sha256
+
+    base = tmp_path_factory.mktemp("earlier")
+    path = write(copy_sanming(base).parent, "small.toml",
+                 '[scenario]\nextends = "sanming.toml"\nname = "small"\npopulation_scale = 0.02\n')
+    out = base / "results"
+    result = runner.invoke(app, ["run", str(path), "--out", str(out), "--no-plots", "--workers", "1"])
+    assert result.exit_code == 0, result.output
+
+    def checksums():
+        return {str(p.relative_to(out)): (sha256(p) if p.is_file() else "link") for p in sorted(out.rglob("*"))}
+
+    return out, checksums, checksums()
+
+
+@pytest.mark.parametrize("case", ONCE_ACCEPTED)
+def test_validate_and_run_refuse_what_once_crashed_leaving_results_untouched(tmp_path, case, earlier_results):
+    from test_scenario import BROKEN as SCENARIO_BROKEN
+
+    body, key, shown = SCENARIO_BROKEN[case]
+    copy_sanming(tmp_path)
+    path = write(tmp_path, "broken.toml", '[scenario]\nextends = "sanming.toml"\nname = "broken"\n' + body)
+    out, checksums, before = earlier_results
+    for args in (["validate", str(path)], ["run", str(path), "--out", str(out), "--no-plots", "--workers", "1"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, (args[0], result.output)
+        assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr
+        assert lines[0].startswith(f"error: {path}: {key} = ") and shown in lines[0], lines[0]
+    assert checksums() == before
+
+
+@pytest.mark.parametrize("case", ["NaN cause", "parameter too large for a float"])
+def test_validate_refuses_what_once_crashed_without_a_traceback(tmp_path, case):
+    from test_scenario import BROKEN as SCENARIO_BROKEN
+
+    body, key, _ = SCENARIO_BROKEN[case]
+    copy_sanming(tmp_path)
+    path = write(tmp_path, "broken.toml", '[scenario]\nextends = "sanming.toml"\nname = "broken"\n' + body)
+    proc = subprocess.run(_command() + ["validate", str(path)], capture_output=True, text=True, cwd=tmp_path,
+                          timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {path}: {key} = "), proc.stderr
+
+
 def test_missing_scenario_file(tmp_path):
     result = runner.invoke(app, ["run", str(tmp_path / "none.toml")])
     assert result.exit_code == 2

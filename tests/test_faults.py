@@ -44,7 +44,8 @@ from sim.execution.ensemble import run_replicate as _run_replicate
 from sim.inputs.errors import InputError
 from sim.execution.errors import OutputError
 from sim.execution.output import MANIFEST, atomic_write, sha256, table_bytes_csv, write_bytes, write_table
-from sim.app.runs import BYTES_PER_HOUSEHOLD, estimated_households, run_scenario
+from sim.app.runs import (BYTES_PER_HOUSEHOLD, estimated_bytes, estimated_households, estimated_villages,
+                          run_scenario)
 
 runner = CliRunner()
 SEED = 17
@@ -556,7 +557,8 @@ def test_writer_process_killed_midway_leaves_the_previous_file(tmp_path, counter
 
 def test_run_scenario_refuses_a_run_too_large_for_memory_up_front(tiny, tmp_path, monkeypatch, counters):
     households = estimated_households(tiny)
-    one = households * BYTES_PER_HOUSEHOLD
+    one = estimated_bytes(tiny)
+    assert one > households * BYTES_PER_HOUSEHOLD  # villages count too
 
     class Available:
         available = one + one // 2  # room for one worker's households, not for two
@@ -578,10 +580,42 @@ def test_run_scenario_refuses_a_run_too_large_for_memory_up_front(tiny, tmp_path
     assert ran == [0, 1]
 
 
-def test_cli_refuses_a_huge_population_with_exit_2_naming_file_and_estimate(tmp_path, counters):
+def test_memory_estimate_counts_the_villages(tiny):
+    from sim.core.population import build_population
+
+    _, villages, counties = build_population(tiny.spec, tiny.params, 1, 7)
+    assert villages.n <= estimated_villages(tiny) <= villages.n + 2 * counties.n
+
+
+def test_few_households_in_a_vast_number_of_villages_are_refused_up_front(tmp_path, monkeypatch, counters):
+    """The villages of a county are whole at any sample size: a county of 1.5 bn rural persons in
+    villages of 50 is 30 M villages (about 3.6 GiB), however few its poor households."""
+    class Available:
+        available = 2**30
+
+    monkeypatch.setattr(psutil, "virtual_memory", lambda: Available())
+    copy_sanming(tmp_path)
+    path = write(tmp_path, "villages.toml", '[scenario]\nextends = "sanming.toml"\nname = "villages"\n'
+                 'population_scale = 0.05\n[[population.counties]]\nname = "Vast"\npoor_persons = 1000\n'
+                 'rural_population = 1_500_000_000\n[parameters]\n"population.village_population" = 50\n')
+    counters["faults_injected"] += 1
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["run", str(path), "--out", str(out), "--no-plots", "--workers", "1"])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {path}: population = "), result.stderr
+    assert "30,000,001 villages" in lines[0] and "GiB" in lines[0], lines[0]
+    assert not out.exists()
+
+
+def test_cli_refuses_a_huge_population_with_exit_2_naming_file_and_estimate(tmp_path, monkeypatch, counters):
+    class Available:
+        available = 64 * 2**30  # a large machine: a billion poor persons still do not fit
+
+    monkeypatch.setattr(psutil, "virtual_memory", lambda: Available())
     copy_sanming(tmp_path)
     path = write(tmp_path, "huge.toml", '[scenario]\nextends = "sanming.toml"\nname = "huge"\n'
-                 '[[population.counties]]\nname = "Everyone"\npoor_persons = 10_000_000_000_000\n')
+                 '[[population.counties]]\nname = "Everyone"\npoor_persons = 1_000_000_000\nincidence = 0.9\n')
     counters["faults_injected"] += 1
     out = tmp_path / "out"
     result = runner.invoke(app, ["run", str(path), "--out", str(out), "--no-plots", "--workers", "1"])

@@ -36,7 +36,7 @@ from sim.model import TuopinModel
 from sim.inputs.params import ParameterSet
 from sim.app.reproduce import load_manifest
 from sim.app.runs import read_seed_file
-from sim.inputs.scenario import LoadedScenario, load_scenario
+from sim.inputs.scenario import MAX_BUDGET, MAX_NAME_LENGTH, MAX_PERSONS, LoadedScenario, load_scenario
 from sim.core.state import Status
 
 runner = CliRunner()
@@ -122,7 +122,7 @@ def test_the_toml_writer_round_trips_the_shipped_scenario(tmp_path):
 
 TRICKY_KEYS = ["", " ", "²", "³", "٣", "２０１５", "2015", "1999", "-1", "0", "1e3", "__class__", "extends",
                "name", "scenario.name", "population.counties", "ÿ", "\u200b", "a\nb", 'q"uote']
-TRICKY_VALUES = [0, -1, 1, 10**18, 2**63, -(2**63), 10**40, 1e308, -1e308, 5e-324, float("inf"), float("-inf"),
+TRICKY_VALUES = [0, -1, 1, 10**18, 2**63, -(2**63), 10**40, 10**400, 1e-300, 1e308, -1e308, 5e-324, float("inf"), float("-inf"),
                  float("nan"), -0.0, "", " ", "nan", "1e6", "2015", True, False, [], {}, [[]], {"": {}},
                  dt.date(2015, 1, 1), dt.datetime(2015, 1, 1, 12, 0), dt.time(12, 0)]
 YEARS_OUT = [0, -1, 1, 999, 1900, 1999, 2101, 3000, 9999, 2**31, -(2**31)]
@@ -197,8 +197,8 @@ def mutate(data, doc: dict) -> str:
     elif kind == "year":
         parent[k] = data.draw(st.sampled_from(YEARS_OUT) | st.integers(-(10**6), 10**6))
     elif kind == "huge":
-        parent[k] = data.draw(st.sampled_from([10**18, 2**63, 10**40, 1e308, float("inf"), float("-inf"),
-                                               float("nan"), -(10**18)]))
+        parent[k] = data.draw(st.sampled_from([10**18, 2**63, 10**40, 10**400, 1e-300, 1e308, float("inf"),
+                                               float("-inf"), float("nan"), -(10**18)]))
     elif kind == "empty":
         parent[k] = copy.deepcopy(data.draw(st.sampled_from(["", [], {}])))
     elif kind == "junk":
@@ -231,16 +231,28 @@ def check_load(path, counters) -> LoadedScenario | None:
 
 
 def assert_sound(loaded: LoadedScenario) -> None:
-    """What a loaded scenario promises the model."""
+    """What a loaded scenario promises the model: every number finite and within the stated
+    limits, what several keys imply together too, and a name that is a safe folder name."""
     spec = loaded.spec
     meta = spec.scenario
     assert 2000 <= meta.start_year <= meta.end_year <= 2100
     assert spec.population.base_year == meta.start_year - 1
     assert 0 < meta.population_scale <= 1
+    assert not meta.name.startswith(".") and "/" not in meta.name and len(meta.name) <= MAX_NAME_LENGTH
     for prog in SANMING_PROGRAMMES:
         for year in spec.years:
             amount = spec.budget(prog, year)
-            assert math.isfinite(amount) and amount >= 0, f"budgets.{prog} in {year} = {amount!r}"
+            assert math.isfinite(amount) and 0 <= amount <= MAX_BUDGET, f"budgets.{prog} in {year} = {amount!r}"
+    pop = spec.population
+    for name, g in pop.categories.items():
+        assert 0 <= g.households <= MAX_PERSONS and 0 <= g.persons <= MAX_PERSONS, f"categories.{name} = {g}"
+    assert all(math.isfinite(v) for v in pop.causes.values()), f"causes = {pop.causes}"
+    assert math.isfinite(pop.relocation_area_share)
+    incidence = loaded.params.value("population.initial_incidence")
+    for c in pop.counties:
+        rural = c.rural_population or c.poor_persons / (c.incidence or incidence)
+        assert rural <= MAX_PERSONS, f"county {c.name}: rural population {rural}"
+        assert sum(c.reductions.values()) <= c.poor_persons, f"county {c.name}: reductions {c.reductions}"
     if spec.budget_shares is not None:
         shares = list(spec.budget_shares.values())
         assert all(math.isfinite(s) and s >= 0 for s in shares), f"budget_shares = {spec.budget_shares}"

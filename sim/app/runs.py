@@ -22,6 +22,11 @@ from ..inputs.scenario import LoadedScenario, load_scenario
 # Bytes per simulated household while running: state columns, per-programme arrays and the
 # temporaries of a month's vectorized rules (`tuopin bench` measures 215–245; rounded up).
 BYTES_PER_HOUSEHOLD = 400
+# Bytes per village: its columns (county, population, listed: 17 B; a project month per programme:
+# 4 B each) and the build's int64/float64 lists before they are joined (core/population.py); rounded up.
+BYTES_PER_VILLAGE = 128
+# Villages are numbered by an int32 (a household's village, core/state.py): no run has more.
+MAX_VILLAGES_IN_RUN = 2**31 - 1
 SEEDS_FILE = "seeds.toml"
 
 
@@ -34,13 +39,39 @@ def estimated_households(scenario: LoadedScenario) -> int:
     return int(registered * (1 + p.value("population.near_line_ratio")))
 
 
+def estimated_villages(scenario: LoadedScenario) -> int:
+    """Villages the run builds: whole at any population scale, one per ``village_population`` rural
+    persons and at least one more than the county's listed poor villages (core/population.py)."""
+    spec, p = scenario.spec, scenario.params
+    per_village = p.value("population.village_population")
+    counties = spec.population.counties
+    listed_total = spec.population.poor_villages
+    poor_total = sum(c.poor_persons for c in counties)
+    villages = 0
+    for c in counties:
+        rural = c.rural_population or c.poor_persons / (c.incidence or p.value("population.initial_incidence"))
+        listed = c.poor_villages if c.poor_villages is not None else listed_total * c.poor_persons / poor_total
+        villages += max(int(listed) + 2, int(rural / per_village) + 1)
+    return villages
+
+
+def estimated_bytes(scenario: LoadedScenario) -> int:
+    """Memory one replicate needs while it runs (each worker process runs one at a time)."""
+    return (estimated_households(scenario) * BYTES_PER_HOUSEHOLD
+            + estimated_villages(scenario) * BYTES_PER_VILLAGE)
+
+
 def check_memory(scenario: LoadedScenario, workers: int) -> None:
     """Refuse up front a run that would not fit in this machine's memory."""
-    households = estimated_households(scenario)
-    need = households * BYTES_PER_HOUSEHOLD * max(1, workers)
+    households, villages = estimated_households(scenario), estimated_villages(scenario)
+    size = f"{households:,} households, {villages:,} villages"
+    if villages > MAX_VILLAGES_IN_RUN:
+        raise InputError(scenario.path, "population", size, "more villages than a run can number",
+                         f"at most {MAX_VILLAGES_IN_RUN:,}: a larger population.village_population")
+    need = estimated_bytes(scenario) * max(1, workers)
     have = psutil.virtual_memory().available
     if need > have:
-        raise InputError(scenario.path, "population", f"{households:,} households",
+        raise InputError(scenario.path, "population", size,
                          f"needs about {need / 2**30:.1f} GiB with {workers} worker(s), "
                          f"{have / 2**30:.1f} GiB available",
                          "a smaller scenario.population_scale or fewer workers")
