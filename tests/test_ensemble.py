@@ -10,6 +10,7 @@ from sim.execution.ensemble import TABLES, plan_targets, run_ensemble
 from sim.model import TuopinModel
 from sim.execution.output import table_bytes_csv
 from sim.core.streams import replicate_seeds
+from sim.inputs.errors import InputError
 
 
 @pytest.fixture(scope="module")
@@ -120,3 +121,42 @@ def test_summary_has_intervals_and_the_plan_targets(serial, tiny):
     assert t[2020] == 0
     meilie = plan_targets(tiny, "Meilie")
     assert meilie[2015] == 327 - 100 and meilie[2018] == 0
+
+
+# Arguments from Python that used to fail deep inside ("No objects to concatenate", and six 0-byte
+# tables with out=), run with the wrong meaning (workers=0 as 1, True as 1) or without a limit.
+BAD_ARGUMENTS = {
+    "no replicates": ({"replicates": 0}, "replicates"),
+    "negative replicates": ({"replicates": -3}, "replicates"),
+    "replicates=True": ({"replicates": True}, "replicates"),
+    "fractional replicates": ({"replicates": 2.0}, "replicates"),
+    "too many replicates": ({"replicates": 100_001}, "replicates"),
+    "negative seed": ({"seed": -1}, "seed"),
+    "seed of 2**63": ({"seed": 2**63}, "seed"),
+    "seed=True": ({"seed": True}, "seed"),
+    "no workers": ({"workers": 0}, "workers"),
+    "workers=True": ({"workers": True}, "workers"),
+    "malformed Dask address": ({"dask": "scheduler"}, "dask"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_ARGUMENTS))
+def test_a_bad_argument_from_python_is_an_input_error_and_writes_nothing(case, tiny, tmp_path, counters):
+    from sim.app.runs import run_scenario
+
+    kwargs, key = BAD_ARGUMENTS[case]
+    counters["fuzzed_inputs"] += 1
+    for function in (run_ensemble, run_scenario):
+        out = tmp_path / function.__name__
+        with pytest.raises(InputError) as exc:
+            function(tiny, out=out, progress=False, **kwargs)
+        assert exc.value.file == function.__name__ and exc.value.key == key, str(exc.value)
+        assert exc.value.value == next(iter(kwargs.values()))
+        assert not out.exists()
+
+
+def test_numpy_integers_are_good_arguments(tiny):
+    import numpy as np
+
+    ens = run_ensemble(tiny, seed=np.uint64(5), replicates=np.int64(2), workers=np.int32(1), progress=False)
+    assert ens.root_seed == 5 and ens.seeds == replicate_seeds(5, 2)

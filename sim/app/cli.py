@@ -1,6 +1,7 @@
 """Command line: ``tuopin run``, ``reproduce``, ``validate``, ``params``, ``bench``.
 
-Bad input ends with one line naming the file, the key and the value, and exit status 2.
+Bad input ends with one line naming the file, the key and the value, and exit status 2; a bad
+option (a seed, a number of replicates or workers, a Dask address) is named as the option it is.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import typer
 
 from ..execution.errors import EnsembleError, OutputError
 from ..execution.executors import DASK_ENV
+from ..inputs.arguments import COMMAND_LINE, MAX_REPLICATES, check_replicates, check_seed, check_workers
 from ..inputs.errors import InputError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -50,13 +52,19 @@ def refusals():
         raise typer.Exit(next(code for kind, code in EXIT_CODES if isinstance(exc, kind))) from None
 
 
+def _run_options(seed, replicates, workers) -> tuple[int | None, int, int | None]:
+    """The run options checked here, so that a bad one is named as the option it is."""
+    return (None if seed is None else check_seed(seed, COMMAND_LINE, "--seed"),
+            check_replicates(replicates, COMMAND_LINE, "--replicates"), check_workers(workers, COMMAND_LINE, "--workers"))
+
+
 @app.command()
 def run(
     scenario: Annotated[Path, typer.Argument(help="Scenario TOML file, e.g. scenarios/sanming.toml.")],
-    seed: Annotated[Optional[int], typer.Option(help="Root seed (default: the scenario's seed).")] = None,
-    replicates: Annotated[int, typer.Option(min=1, help="Replicates, each with its own seed derived from the root seed.")] = 1,
+    seed: Annotated[Optional[int], typer.Option(help="Root seed, 0 to 2**63 - 1 (default: the scenario's seed).")] = None,
+    replicates: Annotated[int, typer.Option(help=f"Replicates, 1 to {MAX_REPLICATES:,}, each with its own seed derived from the root seed.")] = 1,
     seed_file: Annotated[Optional[Path], typer.Option(help="Take the root seed and replicates from a seeds.toml written by an earlier run.")] = None,
-    workers: Annotated[Optional[int], typer.Option(min=1, help="Worker processes (default: one per core). Results do not depend on it.")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="Worker processes (default: one per core). Results do not depend on it.")] = None,
     dask: Annotated[Optional[str], typer.Option(help=f"Run replicates on the Dask scheduler at this address, or 'local' for local processes (default: ${DASK_ENV}, else execution.dask in the config file, else local). Results do not depend on it.")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Results folder (default: results/<scenario name>). Rerunning into it resumes.")] = None,
     plots: Annotated[bool, typer.Option(help="Write PNG plots.")] = True,
@@ -70,6 +78,7 @@ def run(
     from ..inputs.scenario import load_scenario
 
     with refusals():
+        seed, replicates, workers = _run_options(seed, replicates, workers)
         loaded = load_scenario(scenario, allow_outside=allow_outside)
         if seed_file is not None:
             seed, replicates = read_seed_file(seed_file)
@@ -84,7 +93,7 @@ def run(
 def reproduce(
     manifest: Annotated[Path, typer.Argument(help="manifest.json of a published run.")],
     out: Annotated[Optional[Path], typer.Option(help="Where to re-run (default: <results folder>-reproduced).")] = None,
-    workers: Annotated[Optional[int], typer.Option(min=1, help="Worker processes.")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="Worker processes.")] = None,
     dask: Annotated[Optional[str], typer.Option(help=f"Dask scheduler address, or 'local' (default as for run: ${DASK_ENV}, else the config file, else local).")] = None,
 ) -> None:
     """Re-run a manifest's run and compare every output file; exit 1 on any difference."""
@@ -92,6 +101,7 @@ def reproduce(
     from .reproduce import reproduce as do_reproduce
 
     with refusals():
+        check_workers(workers, COMMAND_LINE, "--workers")
         report = do_reproduce(manifest, out=out, workers=workers, dask=dask_address(dask))
     typer.echo(report.text())
     raise typer.Exit(0 if report.ok else 1)

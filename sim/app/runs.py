@@ -12,10 +12,11 @@ import psutil
 
 from ..analysis.plots import plot_all
 from ..core.state import FIELDS
-from ..execution.ensemble import TABLES, Ensemble, parameters_digest, run_ensemble
+from ..execution.ensemble import TABLES, Ensemble, ensemble_arguments, parameters_digest, run_ensemble
 from ..execution.errors import OutputError
 from ..execution.executors import local_workers
 from ..execution.output import MANIFEST, remove_stale_temporaries, write_bytes, write_manifest, write_table
+from ..inputs.arguments import check_replicates, check_seed
 from ..inputs.errors import InputError
 from ..inputs.scenario import LoadedScenario, load_scenario
 
@@ -93,12 +94,9 @@ def read_seed_file(path: Path) -> tuple[int, int]:
     try:
         with open(path, "rb") as fh:
             raw = tomllib.load(fh)
-    except (OSError, tomllib.TOMLDecodeError, RecursionError) as exc:
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise InputError(path, "", None, f"cannot read the seed file: {exc}") from None
-    for key in ("root_seed", "replicates"):
-        if not isinstance(raw.get(key), int) or raw[key] < (0 if key == "root_seed" else 1):
-            raise InputError(path, key, raw.get(key), "must be a whole number", ">= 0" if key == "root_seed" else ">= 1")
-    return raw["root_seed"], raw["replicates"]
+    return check_seed(raw.get("root_seed"), path, "root_seed"), check_replicates(raw.get("replicates"), path, "replicates")
 
 
 def seed_file_text(ens: Ensemble) -> str:
@@ -118,6 +116,7 @@ def run_scenario(scenario: LoadedScenario | str | Path, *, seed: int | None = No
                  progress: bool = True, dask: str | None = None, command: str = "run") -> tuple[Ensemble, Path]:
     if not isinstance(scenario, LoadedScenario):
         scenario = load_scenario(scenario)
+    seed, replicates, workers = ensemble_arguments(scenario, seed, replicates, workers, dask, "run_scenario")
     out = Path(out) if out is not None else default_out(scenario)
     check_memory(scenario, 1 if dask else local_workers(workers, replicates))
     check_writable(out)

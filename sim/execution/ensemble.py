@@ -29,10 +29,11 @@ from tqdm.auto import tqdm
 from ..core.budget import TOTAL
 from ..core.results import TABLES
 from ..core.streams import replicate_seeds
+from ..inputs.arguments import check_replicates, check_seed, check_workers
 from ..inputs.scenario import LoadedScenario
 from ..model import simulate
 from .errors import EnsembleError, OutputError
-from .executors import executor_for, local_workers
+from .executors import check_dask_address, executor_for, local_workers
 from .output import atomic_write, remove_stale_temporaries, table_bytes_csv, table_bytes_parquet, write_bytes
 
 STATE = "state.json"
@@ -118,7 +119,7 @@ def run_ensemble(scenario: LoadedScenario, *, seed: int | None = None, replicate
     With ``out``, replicates stream to disk, a rerun resumes, and the final tables are written to
     ``out/{yearly,pathways,spending}.{csv,parquet}``.
     """
-    root = int(scenario.spec.scenario.seed if seed is None else seed)
+    root, replicates, workers = ensemble_arguments(scenario, seed, replicates, workers, dask, "run_ensemble")
     seeds = replicate_seeds(root, replicates)
     out = Path(out) if out is not None else None
     rep_dir = out / "replicates" if out is not None else None
@@ -149,6 +150,16 @@ def run_ensemble(scenario: LoadedScenario, *, seed: int | None = None, replicate
         for name in TABLES:
             assemble(rep_dir, name, replicates, out)
     return ens
+
+
+def ensemble_arguments(scenario: LoadedScenario, seed, replicates, workers, dask,
+                       origin: str) -> tuple[int, int, int | None]:
+    """(root seed, replicates, workers) checked, and the Dask address if there is one; the root
+    seed is the scenario's when ``seed`` is None. ``origin`` is the function the caller called."""
+    root = scenario.spec.scenario.seed if seed is None else check_seed(seed, origin, "seed")
+    if dask is not None:
+        check_dask_address(dask, origin, "dask")
+    return root, check_replicates(replicates, origin, "replicates"), check_workers(workers, origin, "workers")
 
 
 def _execute(scenario, seeds, todo, workers, executor, dask) -> Iterator[tuple[int, dict]]:
