@@ -10,6 +10,9 @@
     identity per county and year, and every exited household at or above the line.
 (3) Nothing in a scenario is evaluated, and ``extends`` stays in the scenario's folder tree unless
     allowed.
+(4) Resume under fuzzing: the files of finished replicates truncated, bit-flipped, spliced or
+    replaced by random bytes; a rerun runs again exactly the replicates whose files changed and
+    gives the tables of an undamaged run, byte for byte.
 
 Every input tried is counted in the session's ``fuzzed_inputs``.
 """
@@ -506,3 +509,76 @@ def test_extends_to_a_system_file_is_refused_without_reading_it(tmp_path, counte
     with pytest.raises(InputError) as exc:
         load_scenario(path)
     assert "outside" in str(exc.value) and "root:" not in str(exc.value)
+
+
+# --- (4) resume under fuzzing ------------------------------------------------------------------------
+
+RESUME_SEED, RESUME_REPLICATES = 31, 3
+
+
+@pytest.fixture(scope="module")
+def finished(tiny, tmp_path_factory):
+    """A finished run's folder and its final tables' bytes."""
+    from sim.execution.ensemble import TABLES, run_ensemble
+
+    out = tmp_path_factory.mktemp("finished") / "out"
+    run_ensemble(tiny, seed=RESUME_SEED, replicates=RESUME_REPLICATES, workers=1, out=out, progress=False)
+    return out, {f"{t}.{ext}": (out / f"{t}.{ext}").read_bytes() for t in TABLES for ext in ("csv", "parquet")}
+
+
+def _damaged(data, original: bytes) -> bytes:
+    how = data.draw(st.sampled_from(["truncate", "flip", "random", "splice", "append"]))
+    if how == "truncate":
+        return original[:data.draw(st.integers(0, len(original) - 1))]
+    if how == "flip":
+        i = data.draw(st.integers(0, len(original) - 1))
+        return original[:i] + bytes([original[i] ^ (1 << data.draw(st.integers(0, 7)))]) + original[i + 1:]
+    if how == "random":
+        return data.draw(st.binary(max_size=len(original) + 100))
+    if how == "splice":
+        i = data.draw(st.integers(0, len(original)))
+        return original[:i] + data.draw(st.binary(min_size=1, max_size=50)) + original[i + 50:]
+    return original + data.draw(st.binary(min_size=1, max_size=50))
+
+
+def _same_json(a: bytes, b: bytes) -> bool:
+    try:
+        return json.loads(a) == json.loads(b)
+    except ValueError:
+        return False
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_resume_over_damaged_replicate_files_reruns_exactly_those(finished, tiny, tmp_path_factory, counters, data):
+    import shutil
+
+    import sim.execution.ensemble as ensemble
+
+    source, tables = finished
+    out = tmp_path_factory.mktemp("damaged") / "out"
+    shutil.copytree(source, out, symlinks=True)
+    rep = out / "replicates"
+    names = sorted(p.name for p in rep.iterdir())
+    rerun = set()
+    for name in data.draw(st.lists(st.sampled_from(names), min_size=1, max_size=3, unique=True)):
+        original = (rep / name).read_bytes()
+        damaged = _damaged(data, original)
+        if damaged == original or (name.endswith(".json") and _same_json(damaged, original)):
+            continue  # the same file, or the same record: still this run's
+        (rep / name).write_bytes(damaged)
+        rerun.add(int(name.rsplit("-", 1)[1].split(".")[0]))
+    note(f"damaged replicates {sorted(rerun)}")
+    counters["fuzzed_inputs"] += 1
+    ran: list[int] = []
+    run = ensemble.run_replicate
+    ensemble.run_replicate = lambda s, seed, k: ran.append(k) or run(s, seed, k)
+    try:
+        ens = ensemble.run_ensemble(tiny, seed=RESUME_SEED, replicates=RESUME_REPLICATES, workers=1, out=out,
+                                    progress=False)
+    finally:
+        ensemble.run_replicate = run
+    assert sorted(ran) == sorted(rerun)
+    assert ens.reused == RESUME_REPLICATES - len(rerun)
+    for name, expected in tables.items():
+        assert (out / name).read_bytes() == expected, name

@@ -85,8 +85,18 @@ def run(
         ens, manifest = run_scenario(loaded, seed=seed, replicates=replicates, workers=workers, out=out,
                                      plots=plots, progress=progress and sys.stderr.isatty(),
                                      dask=dask_address(dask))
+    if ens.reused or ens.replaced:
+        typer.echo(_resume_note(ens), err=True)
     typer.echo(summary_text(ens))
     typer.echo(f"\nResults in {manifest.parent}/ (manifest: {manifest.name})")
+
+
+def _resume_note(ens) -> str:
+    note = f"resumed: reused {ens.reused} of {len(ens.seeds)} replicates in {ens.out / 'replicates'}"
+    if ens.replaced:
+        note += (f"; ran {ens.replaced} again (" + ("it was" if ens.replaced == 1 else "they were")
+                 + " another run's, or damaged)")
+    return note
 
 
 @app.command()

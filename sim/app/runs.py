@@ -1,6 +1,8 @@
-"""A whole run to a results folder: tables (CSV and Parquet), plots, the seed file and the manifest.
+"""A whole run to a results folder: tables (CSV and Parquet), plots, the seed file and the manifest,
+published together as one set (``execution/folder.py``) while the run holds the folder.
 
 ``tuopin run`` and notebooks share ``run_scenario``; ``tuopin reproduce`` re-runs a manifest.
+Before anything is written, a run that would not fit in memory is refused (``check_memory``).
 """
 
 from __future__ import annotations
@@ -11,11 +13,10 @@ from pathlib import Path
 import psutil
 
 from ..analysis.plots import plot_all
-from ..core.state import FIELDS
-from ..execution.ensemble import TABLES, Ensemble, ensemble_arguments, parameters_digest, run_ensemble
-from ..execution.errors import OutputError
+from ..execution.ensemble import Ensemble, ensemble_arguments, ensemble_to_set, manifest_info
 from ..execution.executors import local_workers
-from ..execution.output import MANIFEST, remove_stale_temporaries, write_bytes, write_manifest, write_table
+from ..execution.folder import locked, new_set
+from ..execution.output import MANIFEST, write_bytes, write_table
 from ..inputs.arguments import check_replicates, check_seed
 from ..inputs.errors import InputError
 from ..inputs.scenario import LoadedScenario, load_scenario
@@ -78,17 +79,6 @@ def check_memory(scenario: LoadedScenario, workers: int) -> None:
                          "a smaller scenario.population_scale or fewer workers")
 
 
-def check_writable(out: Path) -> None:
-    """Fail before any work if the results folder cannot be written."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        remove_stale_temporaries(out)
-        write_bytes(out / ".write-check", b"")
-        (out / ".write-check").unlink()
-    except OSError as exc:
-        raise OutputError(f"{out}: cannot write here: {exc.strerror or exc}") from None
-
-
 def read_seed_file(path: Path) -> tuple[int, int]:
     """(root seed, replicates) from a seed file written by a run."""
     try:
@@ -114,34 +104,21 @@ def default_out(scenario: LoadedScenario) -> Path:
 def run_scenario(scenario: LoadedScenario | str | Path, *, seed: int | None = None, replicates: int = 1,
                  workers: int | None = None, out: Path | None = None, plots: bool = True,
                  progress: bool = True, dask: str | None = None, command: str = "run") -> tuple[Ensemble, Path]:
+    """Run (or resume) the ensemble into ``out`` and publish its final files; returns the
+    ensemble and the manifest's path. Another run writing ``out`` is an OutputError."""
     if not isinstance(scenario, LoadedScenario):
         scenario = load_scenario(scenario)
     seed, replicates, workers = ensemble_arguments(scenario, seed, replicates, workers, dask, "run_scenario")
     out = Path(out) if out is not None else default_out(scenario)
     check_memory(scenario, 1 if dask else local_workers(workers, replicates))
-    check_writable(out)
-    ens = run_ensemble(scenario, seed=seed, replicates=replicates, workers=workers, out=out,
-                       progress=progress, dask=dask)
-    outputs = [out / f"{name}.{ext}" for name in TABLES for ext in ("csv", "parquet")]
-    outputs += write_table(out, "summary", ens.summary())
-    write_bytes(out / SEEDS_FILE, seed_file_text(ens).encode())
-    outputs.append(out / SEEDS_FILE)
-    if plots:
-        outputs += plot_all(ens, out)
-    info = {
-        "command": command,
-        "scenario_name": scenario.name,
-        "scenario_files": [str(f) for f in scenario.files],
-        "scenario": scenario.spec.model_dump(mode="json"),
-        "scenario_digest": scenario.spec.digest(),
-        "parameters": {p.name: (dict(p.values) if p.dated else p.value) for p in scenario.params},
-        "parameter_set_id": parameters_digest(scenario),
-        "root_seed": ens.root_seed,
-        "replicate_seeds": ens.seeds,
-        "replicates": replicates,
-        "state_columns": list(FIELDS),
-    }
-    manifest = write_manifest(out, info, outputs)
+    with locked(out), new_set(out) as staged:
+        ens = ensemble_to_set(scenario, seed, replicates, out, staged.folder, workers=workers,
+                              progress=progress, dask=dask)
+        write_table(staged.folder, "summary", ens.summary())
+        write_bytes(staged.folder / SEEDS_FILE, seed_file_text(ens).encode())
+        if plots:
+            plot_all(ens, staged.folder)
+        manifest = staged.publish(manifest_info(ens, command))
     return ens, manifest
 
 
