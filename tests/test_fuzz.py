@@ -10,7 +10,9 @@
     identity per county and year, and every exited household at or above the line.
 (3) Nothing in a scenario is evaluated, and ``extends`` stays in the scenario's folder tree unless
     allowed.
-(4) Resume under fuzzing: the files of finished replicates truncated, bit-flipped, spliced or
+(4) A run's manifest under fuzzing (``tuopin reproduce`` reads it as input): mutated as scenarios
+    are, it is read whole or refused with an InputError naming it, never another exception.
+(5) Resume under fuzzing: the files of finished replicates truncated, bit-flipped, spliced or
     replaced by random bytes; a rerun runs again exactly the replicates whose files changed and
     gives the tables of an undamaged run, byte for byte.
 
@@ -511,7 +513,31 @@ def test_extends_to_a_system_file_is_refused_without_reading_it(tmp_path, counte
     assert "outside" in str(exc.value) and "root:" not in str(exc.value)
 
 
-# --- (4) resume under fuzzing ------------------------------------------------------------------------
+# --- (4) a manifest under fuzzing ---------------------------------------------------------------------
+
+@fuzz(40)
+@given(data=st.data())
+def test_mutated_manifest_is_read_or_refused_naming_it(finished, tmp_path_factory, counters, data):
+    from sim.app.reproduce import load_manifest, scenario_from_manifest
+
+    out, _ = finished
+    doc = json.loads((out / "manifest.json").read_text())
+    done = [mutate(data, doc) for _ in range(data.draw(st.integers(1, 3)))]
+    note(done)
+    path = tmp_path_factory.mktemp("manifest") / "manifest.json"
+    path.write_text(json.dumps(doc, default=str))
+    counters["fuzzed_inputs"] += 1
+    try:
+        manifest = load_manifest(path)
+        scenario, *_ = scenario_from_manifest(manifest, path)
+    except InputError as exc:
+        assert exc.file == str(path) and str(exc).startswith(f"{path}: "), str(exc)
+        return
+    assert_sound(scenario)
+    assert 0 <= manifest["root_seed"] < 2**63 and 1 <= manifest["replicates"] <= 100_000
+
+
+# --- (5) resume under fuzzing ------------------------------------------------------------------------
 
 RESUME_SEED, RESUME_REPLICATES = 31, 3
 

@@ -102,16 +102,19 @@ def _resume_note(ens) -> str:
 @app.command()
 def reproduce(
     manifest: Annotated[Path, typer.Argument(help="manifest.json of a published run.")],
-    out: Annotated[Optional[Path], typer.Option(help="Where to re-run (default: <results folder>-reproduced).")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="A new or empty folder to re-run in (default: a new <results folder>-reproduced[-N] beside the results).")] = None,
     workers: Annotated[Optional[int], typer.Option(help="Worker processes.")] = None,
     dask: Annotated[Optional[str], typer.Option(help=f"Dask scheduler address, or 'local' (default as for run: ${DASK_ENV}, else the config file, else local).")] = None,
 ) -> None:
-    """Re-run a manifest's run and compare every output file; exit 1 on any difference."""
+    """Check the published files against the manifest, re-run it in a fresh folder and compare
+    every output file; exit 1 on any difference."""
     from ..execution.executors import dask_address
-    from .reproduce import reproduce as do_reproduce
+    from .reproduce import check_fresh, reproduce as do_reproduce
 
     with refusals():
         check_workers(workers, COMMAND_LINE, "--workers")
+        if out is not None:
+            check_fresh(out, COMMAND_LINE, "--out")
         report = do_reproduce(manifest, out=out, workers=workers, dask=dask_address(dask))
     typer.echo(report.text())
     raise typer.Exit(0 if report.ok else 1)
