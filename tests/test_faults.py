@@ -256,7 +256,7 @@ def test_main_process_killed_mid_ensemble_resumes_to_identical_files(tmp_path, c
         proc = subprocess.Popen(command(out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path)
         deadline = time.monotonic() + 120
         while proc.poll() is None and time.monotonic() < deadline:
-            if rep.is_dir() and len(list(rep.glob("spending-*.parquet"))) >= 2:
+            if rep.is_dir() and len(list(rep.glob("replicate-*.json"))) >= 2:
                 break
             time.sleep(0.002)
         proc.send_signal(signal.SIGKILL)
@@ -937,3 +937,92 @@ def test_a_second_run_into_a_folder_in_use_is_refused_and_the_folder_holds_one_w
     for name in TABLES:
         assert (out / f"{name}.csv").read_bytes() == table_bytes_csv(direct.tables[name]), name
     assert not (out / ".lock").exists()
+
+
+# --- 10. the main process killed or interrupted: its workers end with it --------------------------
+
+def _long_run(small_file: Path, out: Path) -> list[str]:
+    """A run on two workers that lasts long enough to be stopped mid-way."""
+    return _command() + ["run", str(small_file), "--replicates", "200", "--workers", "2", "--out", str(out),
+                         "--no-plots"]
+
+
+def _wait_for_workers(main: psutil.Process, deadline: float) -> list[psutil.Process]:
+    """The main process's descendants, once its two workers run (forkserver children)."""
+    while time.monotonic() < deadline:
+        family = main.children(recursive=True)
+        forked = [p for p in family if any("forkserver" in part for part in _cmdline(p))]
+        if len(forked) >= 3:  # the forkserver and two workers
+            return family
+        time.sleep(0.05)
+    pytest.fail("the workers did not start")
+
+
+def _cmdline(p: psutil.Process) -> list[str]:
+    try:
+        return p.cmdline()
+    except psutil.Error:
+        return []
+
+
+def test_workers_end_when_the_main_process_is_killed(small_file, tmp_path, counters):
+    proc = subprocess.Popen(_long_run(small_file, tmp_path / "out"), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, cwd=tmp_path)
+    family = _wait_for_workers(psutil.Process(proc.pid), time.monotonic() + 120)
+    proc.kill()
+    proc.wait(timeout=30)
+    counters["faults_injected"] += 1
+    _, alive = psutil.wait_procs(family, timeout=10)
+    for p in alive:  # do not leave them behind, whatever the test finds
+        p.kill()
+    assert not alive, f"left running after the main process was killed: {[_cmdline(p)[:3] for p in alive]}"
+
+
+def test_ctrl_c_stops_the_run_at_once_and_says_how_to_resume(small_file, tmp_path, counters):
+    out = tmp_path / "out"
+    # A session of its own: Ctrl-C in a terminal reaches every process of the foreground group.
+    proc = subprocess.Popen(_long_run(small_file, out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=tmp_path, start_new_session=True)
+    main = psutil.Process(proc.pid)
+    deadline = time.monotonic() + 120
+    family = _wait_for_workers(main, deadline)
+    while len(list((out / "replicates").glob("spending-*.parquet"))) < 2:  # the first replicate's record is written
+        assert time.monotonic() < deadline and proc.poll() is None, "no replicate finished"
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGINT)
+    counters["faults_injected"] += 1
+    _, err = proc.communicate(timeout=30)
+    _, alive = psutil.wait_procs(family, timeout=10)
+    for p in alive:
+        p.kill()
+    assert proc.returncode == 130, err[-2000:]
+    assert err.strip().splitlines() == [
+        "interrupted: the replicates finished so far are kept: run the same command again to resume"], err[-2000:]
+    assert not alive, f"left running after Ctrl-C: {[_cmdline(p)[:3] for p in alive]}"
+    assert _complete(out / "replicates") and not (out / MANIFEST).exists()
+    assert not (out / ".lock").exists() and not list((out / ".sets").iterdir())
+
+
+def _interrupt_at_replicate_1(scenario, seed, replicate):
+    if replicate == 1:
+        raise KeyboardInterrupt
+    return _run_replicate(scenario, seed, replicate)
+
+
+def test_ctrl_c_in_process_is_one_line_and_keeps_the_finished_replicates(small_file, tmp_path, monkeypatch,
+                                                                         counters):
+    monkeypatch.setattr(sim.execution.ensemble, "run_replicate", _interrupt_at_replicate_1)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["run", str(small_file), "--out", str(out), "--no-plots", "--workers", "1",
+                                 "--replicates", "3"])
+    counters["faults_injected"] += 1
+    assert result.exit_code == 130, result.output
+    assert result.stderr.strip().splitlines() == [
+        "interrupted: the replicates finished so far are kept: run the same command again to resume"]
+    assert _complete(out / "replicates") == {0} and not (out / MANIFEST).exists()
+    monkeypatch.undo()
+    ran = _counting(monkeypatch)
+    again = runner.invoke(app, ["run", str(small_file), "--out", str(out), "--no-plots", "--workers", "1",
+                                "--replicates", "3"])
+    assert again.exit_code == 0 and ran == [1, 2], again.output
+    assert again.stderr.startswith("resumed: reused 1 of 3 replicates")

@@ -24,6 +24,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 
 
 EXIT_CODES = ((InputError, 2), (OutputError, 3), (EnsembleError, 4))
+INTERRUPTED = 130  # the shell's status for a command ended by Ctrl-C (128 + SIGINT)
+RESUMES = "the replicates finished so far are kept: run the same command again to resume"
 
 
 def _version(value: bool) -> None:
@@ -43,13 +45,17 @@ def main(
 
 
 @contextmanager
-def refusals():
-    """Bad input, an unwritable folder or a failed ensemble: one line on stderr and an exit code."""
+def refusals(interrupted: str | None = None):
+    """Bad input, an unwritable or busy folder, a failed ensemble, or Ctrl-C: one line on stderr
+    and an exit code (for Ctrl-C, ``interrupted`` says what happens to the work done)."""
     try:
         yield
     except (InputError, OutputError, EnsembleError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(next(code for kind, code in EXIT_CODES if isinstance(exc, kind))) from None
+    except KeyboardInterrupt:
+        typer.echo("interrupted" + (f": {interrupted}" if interrupted else ""), err=True)
+        raise typer.Exit(INTERRUPTED) from None
 
 
 def _run_options(seed, replicates, workers) -> tuple[int | None, int, int | None]:
@@ -77,7 +83,7 @@ def run(
     from .runs import read_seed_file, run_scenario
     from ..inputs.scenario import load_scenario
 
-    with refusals():
+    with refusals(interrupted=RESUMES):
         seed, replicates, workers = _run_options(seed, replicates, workers)
         loaded = load_scenario(scenario, allow_outside=allow_outside)
         if seed_file is not None:
@@ -111,7 +117,7 @@ def reproduce(
     from ..execution.executors import dask_address
     from .reproduce import check_fresh, reproduce as do_reproduce
 
-    with refusals():
+    with refusals(interrupted="nothing was compared; the results checked are unchanged"):
         check_workers(workers, COMMAND_LINE, "--workers")
         if out is not None:
             check_fresh(out, COMMAND_LINE, "--out")
