@@ -345,7 +345,7 @@ def _check_years(spec: Scenario, prov: dict[str, str], default: Path) -> None:
 
 
 BUDGET_PROBLEM = "a budget must be a finite amount of yuan a year, not negative, within the limit"
-BUDGET_ALLOWED = f"0 to {MAX_BUDGET:.0e}"
+BUDGET_ALLOWED = f">= 0 and <= {MAX_BUDGET:.0e}"
 
 
 def _is_budget(amount: float) -> bool:
