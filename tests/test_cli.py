@@ -105,7 +105,7 @@ def test_validate_and_run_refuse_what_once_crashed_leaving_results_untouched(tmp
     assert checksums() == before
 
 
-@pytest.mark.parametrize("case", ["NaN cause", "parameter too large for a float"])
+@pytest.mark.parametrize("case", ["parameter too large for a float"])
 def test_validate_refuses_what_once_crashed_without_a_traceback(tmp_path, case):
     from test_scenario import BROKEN as SCENARIO_BROKEN
 

@@ -963,12 +963,17 @@ def _cmdline(p: psutil.Process) -> list[str]:
 
 
 def test_workers_end_when_the_main_process_is_killed(small_file, tmp_path, counters):
-    proc = subprocess.Popen(_long_run(small_file, tmp_path / "out"), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, cwd=tmp_path)
+    from sim.execution.folder import locked
+
+    out = tmp_path / "out"
+    proc = subprocess.Popen(_long_run(small_file, out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            cwd=tmp_path)
     family = _wait_for_workers(psutil.Process(proc.pid), time.monotonic() + 120)
     proc.kill()
     proc.wait(timeout=30)
     counters["faults_injected"] += 1
+    with locked(out):  # at once: no process it started holds the folder's lock
+        pass
     _, alive = psutil.wait_procs(family, timeout=10)
     for p in alive:  # do not leave them behind, whatever the test finds
         p.kill()

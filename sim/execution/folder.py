@@ -3,7 +3,7 @@
 Layout of a results folder ``out/``::
 
     .lock                    held by the run writing the folder (flock); names it: pid, host, command, start
-    replicates/              finished replicates and their fingerprints: the working state a rerun resumes
+    replicates/              finished replicates and their records: the working state a rerun resumes
     .sets/<id>/              one whole set of final files each: tables, summary, seeds, plots, manifest
     .current -> .sets/<id>   the published set
     yearly.csv -> .current/yearly.csv, ..., manifest.json -> .current/manifest.json
@@ -11,7 +11,9 @@ Layout of a results folder ``out/``::
 **One run at a time.** ``locked(out)`` holds an exclusive ``flock`` on ``out/.lock`` for the whole
 run; a second run is refused at once with an OutputError naming the holder. The kernel releases
 the lock when its process dies, however it dies, so a killed run never blocks the next one (its
-``.lock`` file stays, with the dead holder's details, until the next run takes it over).
+``.lock`` file stays, with the dead holder's details, until the next run takes it over). The lock's
+descriptor is close-on-exec and worker processes come from the forkserver, so no process a run
+starts can keep holding it.
 
 **A whole set or none.** A run builds its final files in a new folder of ``.sets/`` beside the
 published set (``new_set``), writes the manifest last (it lists every file with its SHA-256), and
@@ -21,6 +23,8 @@ new one. The names in ``out/`` lead through ``.current``; a reader that wants se
 set resolves ``.current`` once (or the manifest's real path) and reads that folder, whose manifest
 it can check every file against (``read_checked``). The previous set is kept until the next run
 publishes, so that a reader that resolved it can finish.
+
+Both rest on POSIX: ``flock`` and symbolic links (Linux, macOS).
 """
 
 from __future__ import annotations
