@@ -914,11 +914,11 @@ def test_a_second_run_into_a_folder_in_use_is_refused_and_the_folder_holds_one_w
         while not (out / ".lock").exists() or str(first.pid) not in (out / ".lock").read_text():
             assert first.poll() is None and time.monotonic() < deadline, "the first run did not take the folder"
             time.sleep(0.01)
-        second = subprocess.run(_command() + ["run", str(other), "--out", str(out), "--no-plots", "--seed", "9"],
-                                capture_output=True, text=True, cwd=tmp_path, timeout=120)
+        # The second run, in this process: another scenario, another seed, the same folder.
+        second = runner.invoke(app, ["run", str(other), "--out", str(out), "--no-plots", "--seed", "9"])
         counters["faults_injected"] += 1
-        assert second.returncode == 3, second.stderr
-        assert "Traceback" not in second.stderr
+        assert second.exit_code == 3, second.output
+        assert second.exception is None or isinstance(second.exception, SystemExit), second.exception
         lines = second.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith(f"error: {out} is in use by another run (pid {first.pid} "), lines
         assert "started " in lines[0] and "-c" in lines[0]
