@@ -117,12 +117,19 @@ def compare_outputs(folder: Path, outputs: Mapping[str, str]) -> dict[str, str]:
 
 def versions() -> dict[str, str]:
     """Python and every installed distribution, by name (lower case)."""
+    return dict(_installed())
+
+
+@functools.lru_cache(maxsize=1)
+def _installed() -> tuple[tuple[str, str], ...]:
+    # Read once per process (a quarter of a second, and every run records them twice): the
+    # packages a process runs are the ones it imported, whatever is installed after it started.
     out = {"python": sys.version.split()[0]}
     for dist in metadata.distributions():
         name = (dist.metadata["Name"] or "").lower()
         if name:
             out[name] = dist.version
-    return dict(sorted(out.items()))
+    return tuple(sorted(out.items()))
 
 
 def result_versions() -> dict[str, str]:
