@@ -62,6 +62,63 @@ def test_broken_scenario_in_process(tmp_path, case, command):
     assert str(path) in lines[0] and f"{key} = " in lines[0]
 
 
+# Scenarios validate used to accept and run crashed on or misreported (tests/test_scenario.py has them all).
+ONCE_ACCEPTED = ["NaN cause", "infinite cause", "incidence that implies an impossible rural population",
+                 "rural population beyond any country", "county poor villages beyond any country",
+                 "infinite persons in a category", "parameter too large for a float",
+                 "reductions beyond the county's poor persons", "budget beyond any treasury"]
+
+
+@pytest.fixture(scope="module")
+def earlier_results(tmp_path_factory):
+    """A results folder from an earlier run, and the checksum of every file in it."""
+    from sim.execution.output import sha256
+
+    base = tmp_path_factory.mktemp("earlier")
+    path = write(copy_sanming(base).parent, "small.toml",
+                 '[scenario]\nextends = "sanming.toml"\nname = "small"\npopulation_scale = 0.02\n')
+    out = base / "results"
+    result = runner.invoke(app, ["run", str(path), "--out", str(out), "--no-plots", "--workers", "1"])
+    assert result.exit_code == 0, result.output
+
+    def checksums():
+        return {str(p.relative_to(out)): (sha256(p) if p.is_file() else "link") for p in sorted(out.rglob("*"))}
+
+    return out, checksums, checksums()
+
+
+@pytest.mark.parametrize("case", ONCE_ACCEPTED)
+def test_validate_and_run_refuse_what_once_crashed_leaving_results_untouched(tmp_path, case, earlier_results):
+    from test_scenario import BROKEN as SCENARIO_BROKEN
+
+    body, key, shown = SCENARIO_BROKEN[case]
+    copy_sanming(tmp_path)
+    path = write(tmp_path, "broken.toml", '[scenario]\nextends = "sanming.toml"\nname = "broken"\n' + body)
+    out, checksums, before = earlier_results
+    for args in (["validate", str(path)], ["run", str(path), "--out", str(out), "--no-plots", "--workers", "1"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, (args[0], result.output)
+        assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr
+        assert lines[0].startswith(f"error: {path}: {key} = ") and shown in lines[0], lines[0]
+    assert checksums() == before
+
+
+@pytest.mark.parametrize("case", ["parameter too large for a float"])
+def test_validate_refuses_what_once_crashed_without_a_traceback(tmp_path, case):
+    from test_scenario import BROKEN as SCENARIO_BROKEN
+
+    body, key, _ = SCENARIO_BROKEN[case]
+    copy_sanming(tmp_path)
+    path = write(tmp_path, "broken.toml", '[scenario]\nextends = "sanming.toml"\nname = "broken"\n' + body)
+    proc = subprocess.run(_command() + ["validate", str(path)], capture_output=True, text=True, cwd=tmp_path,
+                          timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {path}: {key} = "), proc.stderr
+
+
 def test_missing_scenario_file(tmp_path):
     result = runner.invoke(app, ["run", str(tmp_path / "none.toml")])
     assert result.exit_code == 2
@@ -158,6 +215,103 @@ def test_run_too_large_for_memory_is_refused(tmp_path, monkeypatch):
     assert len(lines) == 1 and lines[0].startswith("error: ")
     assert "population_scale" in lines[0] and "households" in lines[0]
     assert not (tmp_path / "out").exists()
+
+
+# Options that used to end in a traceback, run unbounded, or be taken silently for something else.
+BAD_OPTIONS = {
+    "negative seed": (["--seed", "-1"], "--seed", "-1"),
+    "seed of 2**64": (["--seed", str(2**64)], "--seed", str(2**64)),
+    "seed of 2**63": (["--seed", str(2**63)], "--seed", str(2**63)),
+    "no replicates": (["--replicates", "0"], "--replicates", "0"),
+    "a billion replicates": (["--replicates", "1000000000"], "--replicates", "1000000000"),
+    "no workers": (["--workers", "0"], "--workers", "0"),
+    "malformed Dask address": (["--dask", "scheduler"], "--dask", "'scheduler'"),
+    "Dask address without a port": (["--dask", "tcp://scheduler"], "--dask", "'tcp://scheduler'"),
+    "Dask address of another scheme": (["--dask", "http://scheduler:8786"], "--dask", "'http://scheduler:8786'"),
+    "Dask port out of range": (["--dask", "tcp://127.0.0.1:99999"], "--dask", "'tcp://127.0.0.1:99999'"),
+}
+
+
+@pytest.fixture(scope="module")
+def small_file(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("small")
+    copy_sanming(folder)
+    return write(folder, "small.toml", '[scenario]\nextends = "sanming.toml"\nname = "small"\npopulation_scale = 0.02\n')
+
+
+def _one_error_line(result, exit_code: int = 2) -> str:
+    assert result.exit_code == exit_code, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("case", list(BAD_OPTIONS))
+def test_a_bad_option_is_one_error_line_naming_it_before_anything_runs(case, small_file, tmp_path, monkeypatch, counters):
+    import time
+
+    monkeypatch.delenv("TUOPIN_DASK", raising=False)
+    args, key, shown = BAD_OPTIONS[case]
+    out = tmp_path / "out"
+    counters["fuzzed_inputs"] += 1
+    start = time.monotonic()
+    line = _one_error_line(runner.invoke(app, ["run", str(small_file), "--out", str(out), "--no-plots", *args]))
+    assert line.startswith(f"error: command line: {key} = {shown}: "), line
+    assert time.monotonic() - start < 10  # refused, not tried (a Dask connection waits 20 s)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("value", ["scheduler:8786", "tcp://", "tcp://host:port", "tcp://a b:1"])
+def test_a_malformed_dask_address_in_the_environment_or_config_is_named_there(value, small_file, tmp_path, monkeypatch):
+    monkeypatch.setenv("TUOPIN_DASK", value)
+    line = _one_error_line(runner.invoke(app, ["run", str(small_file), "--out", str(tmp_path / "o"), "--no-plots"]))
+    assert line.startswith(f"error: environment: TUOPIN_DASK = {value!r}: not a Dask scheduler address"), line
+    monkeypatch.delenv("TUOPIN_DASK")
+    config = write(tmp_path, "config.toml", f'[execution]\ndask = "{value}"\n')
+    monkeypatch.setenv("TUOPIN_CONFIG", str(config))
+    line = _one_error_line(runner.invoke(app, ["run", str(small_file), "--out", str(tmp_path / "o"), "--no-plots"]))
+    assert line.startswith(f"error: {config}: execution.dask = {value!r}: "), line
+    assert not (tmp_path / "o").exists()
+
+
+BAD_SEED_FILES = {
+    "replicates = true": (b"root_seed = 1\nreplicates = true\n", "replicates", "True"),
+    "replicates = 0": (b"root_seed = 1\nreplicates = 0\n", "replicates", "0"),
+    "too many replicates": (b"root_seed = 1\nreplicates = 100_001\n", "replicates", "100001"),
+    "root seed of 2**63": (f"root_seed = {2**63 - 1}1\nreplicates = 1\n".encode(), "root_seed", "9223372036854775807"),
+    "root seed = false": (b"root_seed = false\nreplicates = 1\n", "root_seed", "False"),
+    "not UTF-8": ("# 三明\nroot_seed = 1\nreplicates = 1\n".encode("gb18030"), "", "None"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_SEED_FILES))
+def test_a_bad_seed_file_is_one_error_line_naming_it(case, small_file, tmp_path, counters):
+    data, key, shown = BAD_SEED_FILES[case]
+    seeds = tmp_path / "seeds.toml"
+    seeds.write_bytes(data)
+    counters["fuzzed_inputs"] += 1
+    line = _one_error_line(runner.invoke(app, ["run", str(small_file), "--out", str(tmp_path / "o"), "--no-plots",
+                                               "--seed-file", str(seeds)]))
+    assert line.startswith(f"error: {seeds}: {key or '(top level)'} = {shown}"), line
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_config_file_that_is_not_utf8_is_one_error_line(small_file, tmp_path, monkeypatch, counters):
+    config = tmp_path / "config.toml"
+    config.write_bytes('# 集群\n[execution]\ndask = "local"\n'.encode("gb18030"))
+    monkeypatch.setenv("TUOPIN_CONFIG", str(config))
+    monkeypatch.delenv("TUOPIN_DASK", raising=False)
+    counters["fuzzed_inputs"] += 1
+    line = _one_error_line(runner.invoke(app, ["run", str(small_file), "--out", str(tmp_path / "o"), "--no-plots"]))
+    assert line.startswith(f"error: {config}: (top level) = None: cannot read the config file"), line
+
+
+def test_a_negative_seed_from_the_shell_has_no_traceback(small_file, tmp_path):
+    proc = subprocess.run(_command() + ["run", str(small_file), "--seed", "-1", "--out", str(tmp_path / "o")],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert proc.stderr.strip().splitlines() == [proc.stderr.strip()]
 
 
 def test_version():

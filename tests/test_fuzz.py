@@ -10,6 +10,11 @@
     identity per county and year, and every exited household at or above the line.
 (3) Nothing in a scenario is evaluated, and ``extends`` stays in the scenario's folder tree unless
     allowed.
+(4) A run's manifest under fuzzing (``tuopin reproduce`` reads it as input): mutated as scenarios
+    are, it is read whole or refused with an InputError naming it, never another exception.
+(5) Resume under fuzzing: the files of finished replicates truncated, bit-flipped, spliced or
+    replaced by random bytes; a rerun runs again exactly the replicates whose files changed and
+    gives the tables of an undamaged run, byte for byte.
 
 Every input tried is counted in the session's ``fuzzed_inputs``.
 """
@@ -36,7 +41,7 @@ from sim.model import TuopinModel
 from sim.inputs.params import ParameterSet
 from sim.app.reproduce import load_manifest
 from sim.app.runs import read_seed_file
-from sim.inputs.scenario import LoadedScenario, load_scenario
+from sim.inputs.scenario import MAX_BUDGET, MAX_NAME_LENGTH, MAX_PERSONS, LoadedScenario, load_scenario
 from sim.core.state import Status
 
 runner = CliRunner()
@@ -122,7 +127,7 @@ def test_the_toml_writer_round_trips_the_shipped_scenario(tmp_path):
 
 TRICKY_KEYS = ["", " ", "²", "³", "٣", "２０１５", "2015", "1999", "-1", "0", "1e3", "__class__", "extends",
                "name", "scenario.name", "population.counties", "ÿ", "\u200b", "a\nb", 'q"uote']
-TRICKY_VALUES = [0, -1, 1, 10**18, 2**63, -(2**63), 10**40, 1e308, -1e308, 5e-324, float("inf"), float("-inf"),
+TRICKY_VALUES = [0, -1, 1, 10**18, 2**63, -(2**63), 10**40, 10**400, 1e-300, 1e308, -1e308, 5e-324, float("inf"), float("-inf"),
                  float("nan"), -0.0, "", " ", "nan", "1e6", "2015", True, False, [], {}, [[]], {"": {}},
                  dt.date(2015, 1, 1), dt.datetime(2015, 1, 1, 12, 0), dt.time(12, 0)]
 YEARS_OUT = [0, -1, 1, 999, 1900, 1999, 2101, 3000, 9999, 2**31, -(2**31)]
@@ -197,8 +202,8 @@ def mutate(data, doc: dict) -> str:
     elif kind == "year":
         parent[k] = data.draw(st.sampled_from(YEARS_OUT) | st.integers(-(10**6), 10**6))
     elif kind == "huge":
-        parent[k] = data.draw(st.sampled_from([10**18, 2**63, 10**40, 1e308, float("inf"), float("-inf"),
-                                               float("nan"), -(10**18)]))
+        parent[k] = data.draw(st.sampled_from([10**18, 2**63, 10**40, 10**400, 1e-300, 1e308, float("inf"),
+                                               float("-inf"), float("nan"), -(10**18)]))
     elif kind == "empty":
         parent[k] = copy.deepcopy(data.draw(st.sampled_from(["", [], {}])))
     elif kind == "junk":
@@ -231,16 +236,28 @@ def check_load(path, counters) -> LoadedScenario | None:
 
 
 def assert_sound(loaded: LoadedScenario) -> None:
-    """What a loaded scenario promises the model."""
+    """What a loaded scenario promises the model: every number finite and within the stated
+    limits, what several keys imply together too, and a name that is a safe folder name."""
     spec = loaded.spec
     meta = spec.scenario
     assert 2000 <= meta.start_year <= meta.end_year <= 2100
     assert spec.population.base_year == meta.start_year - 1
     assert 0 < meta.population_scale <= 1
+    assert not meta.name.startswith(".") and "/" not in meta.name and len(meta.name) <= MAX_NAME_LENGTH
     for prog in SANMING_PROGRAMMES:
         for year in spec.years:
             amount = spec.budget(prog, year)
-            assert math.isfinite(amount) and amount >= 0, f"budgets.{prog} in {year} = {amount!r}"
+            assert math.isfinite(amount) and 0 <= amount <= MAX_BUDGET, f"budgets.{prog} in {year} = {amount!r}"
+    pop = spec.population
+    for name, g in pop.categories.items():
+        assert 0 <= g.households <= MAX_PERSONS and 0 <= g.persons <= MAX_PERSONS, f"categories.{name} = {g}"
+    assert all(math.isfinite(v) for v in pop.causes.values()), f"causes = {pop.causes}"
+    assert math.isfinite(pop.relocation_area_share)
+    incidence = loaded.params.value("population.initial_incidence")
+    for c in pop.counties:
+        rural = c.rural_population or c.poor_persons / (c.incidence or incidence)
+        assert rural <= MAX_PERSONS, f"county {c.name}: rural population {rural}"
+        assert sum(c.reductions.values()) <= c.poor_persons, f"county {c.name}: reductions {c.reductions}"
     if spec.budget_shares is not None:
         shares = list(spec.budget_shares.values())
         assert all(math.isfinite(s) and s >= 0 for s in shares), f"budget_shares = {spec.budget_shares}"
@@ -494,3 +511,100 @@ def test_extends_to_a_system_file_is_refused_without_reading_it(tmp_path, counte
     with pytest.raises(InputError) as exc:
         load_scenario(path)
     assert "outside" in str(exc.value) and "root:" not in str(exc.value)
+
+
+# --- (4) a manifest under fuzzing ---------------------------------------------------------------------
+
+@fuzz(40)
+@given(data=st.data())
+def test_mutated_manifest_is_read_or_refused_naming_it(finished, tmp_path_factory, counters, data):
+    from sim.app.reproduce import load_manifest, scenario_from_manifest
+
+    out, _ = finished
+    doc = json.loads((out / "manifest.json").read_text())
+    done = [mutate(data, doc) for _ in range(data.draw(st.integers(1, 3)))]
+    note(done)
+    path = tmp_path_factory.mktemp("manifest") / "manifest.json"
+    path.write_text(json.dumps(doc, default=str))
+    counters["fuzzed_inputs"] += 1
+    try:
+        manifest = load_manifest(path)
+        scenario, *_ = scenario_from_manifest(manifest, path)
+    except InputError as exc:
+        assert exc.file == str(path) and str(exc).startswith(f"{path}: "), str(exc)
+        return
+    assert_sound(scenario)
+    assert 0 <= manifest["root_seed"] < 2**63 and 1 <= manifest["replicates"] <= 100_000
+
+
+# --- (5) resume under fuzzing ------------------------------------------------------------------------
+
+RESUME_SEED, RESUME_REPLICATES = 31, 3
+
+
+@pytest.fixture(scope="module")
+def finished(tiny, tmp_path_factory):
+    """A finished run's folder and its final tables' bytes."""
+    from sim.execution.ensemble import TABLES, run_ensemble
+
+    out = tmp_path_factory.mktemp("finished") / "out"
+    run_ensemble(tiny, seed=RESUME_SEED, replicates=RESUME_REPLICATES, workers=1, out=out, progress=False)
+    return out, {f"{t}.{ext}": (out / f"{t}.{ext}").read_bytes() for t in TABLES for ext in ("csv", "parquet")}
+
+
+def _damaged(data, original: bytes) -> bytes:
+    how = data.draw(st.sampled_from(["truncate", "flip", "random", "splice", "append"]))
+    if how == "truncate":
+        return original[:data.draw(st.integers(0, len(original) - 1))]
+    if how == "flip":
+        i = data.draw(st.integers(0, len(original) - 1))
+        return original[:i] + bytes([original[i] ^ (1 << data.draw(st.integers(0, 7)))]) + original[i + 1:]
+    if how == "random":
+        return data.draw(st.binary(max_size=len(original) + 100))
+    if how == "splice":
+        i = data.draw(st.integers(0, len(original)))
+        return original[:i] + data.draw(st.binary(min_size=1, max_size=50)) + original[i + 50:]
+    return original + data.draw(st.binary(min_size=1, max_size=50))
+
+
+def _same_json(a: bytes, b: bytes) -> bool:
+    try:
+        return json.loads(a) == json.loads(b)
+    except ValueError:
+        return False
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_resume_over_damaged_replicate_files_reruns_exactly_those(finished, tiny, tmp_path_factory, counters, data):
+    import shutil
+
+    import sim.execution.ensemble as ensemble
+
+    source, tables = finished
+    out = tmp_path_factory.mktemp("damaged") / "out"
+    shutil.copytree(source, out, symlinks=True)
+    rep = out / "replicates"
+    names = sorted(p.name for p in rep.iterdir())
+    rerun = set()
+    for name in data.draw(st.lists(st.sampled_from(names), min_size=1, max_size=3, unique=True)):
+        original = (rep / name).read_bytes()
+        damaged = _damaged(data, original)
+        if damaged == original or (name.endswith(".json") and _same_json(damaged, original)):
+            continue  # the same file, or the same record: still this run's
+        (rep / name).write_bytes(damaged)
+        rerun.add(int(name.rsplit("-", 1)[1].split(".")[0]))
+    note(f"damaged replicates {sorted(rerun)}")
+    counters["fuzzed_inputs"] += 1
+    ran: list[int] = []
+    run = ensemble.run_replicate
+    ensemble.run_replicate = lambda s, seed, k: ran.append(k) or run(s, seed, k)
+    try:
+        ens = ensemble.run_ensemble(tiny, seed=RESUME_SEED, replicates=RESUME_REPLICATES, workers=1, out=out,
+                                    progress=False)
+    finally:
+        ensemble.run_replicate = run
+    assert sorted(ran) == sorted(rerun)
+    assert ens.reused == RESUME_REPLICATES - len(rerun)
+    for name, expected in tables.items():
+        assert (out / name).read_bytes() == expected, name

@@ -141,3 +141,20 @@ def test_same_run_again_gives_the_same_bytes(results_folder, tiny, tmp_path):
     second = json.loads(again.read_text())["outputs"]
     for rel in second:
         assert first[rel] == second[rel], rel
+
+
+def test_an_ensemble_reads_its_tables_from_its_own_set_and_checks_them(tiny, tmp_path, counters):
+    from sim.execution.ensemble import run_ensemble
+
+    out = tmp_path / "out"
+    ens = run_ensemble(tiny, seed=3, replicates=2, workers=1, out=out, progress=False)
+    assert ens.out == out and ens.files.parent.name == ".sets"
+    assert (out / "yearly.parquet").resolve() == (ens.files / "yearly.parquet").resolve()
+    assert list(ens.pathways.replicate.unique()) == [0, 1]  # read and checked: as published
+    with open(out / "yearly.parquet", "ab") as fh:  # through the folder's link: the set's own file
+        fh.write(b"\0")
+    counters["faults_injected"] += 1
+    with pytest.raises(OutputError) as exc:
+        ens.yearly
+    assert str(exc.value) == (f"{ens.files / 'yearly.parquet'}: altered since the run "
+                              "(its SHA-256 is not the one its manifest records)")

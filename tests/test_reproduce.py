@@ -176,3 +176,110 @@ def test_reviewer_with_the_scenario_files_and_seeds_gets_identical_tables(publis
     review_info = json.loads((again / MANIFEST).read_text())
     assert review_info["root_seed"] == ROOT_SEED and review_info["replicate_seeds"] == info["replicate_seeds"]
     assert review_info["parameter_set_id"] == info["parameter_set_id"]
+
+
+# --- the published files are checked first; the re-run is always fresh -------------------------------
+
+def _published_copy(out: Path, to: Path) -> Path:
+    """A copy of the published results folder (its links and sets as they are)."""
+    shutil.copytree(out, to, symlinks=True)
+    return to
+
+
+def test_reproduce_checks_the_published_files_and_says_so(published, tmp_path):
+    _, out, _, info = published
+    copy = _published_copy(out, tmp_path / "results")
+    result = _reproduce(copy / MANIFEST, tmp_path / "again")
+    assert result.exit_code == 0, result.output
+    n = len(info["outputs"])
+    assert f"{n} of {n} files of the re-run match; {n} of {n} published files as the manifest records them; " \
+           "reproduced exactly." in result.stdout
+
+
+def test_a_published_file_altered_since_the_run_is_reported_and_fails(published, tmp_path, counters):
+    _, out, _, info = published
+    copy = _published_copy(out, tmp_path / "results")
+    with open(copy / "spending.csv", "a") as fh:
+        fh.write("0,0,2099,ALL,industry,0,0,0,0,0,0\n")
+    (copy / ".current" / "seeds.toml").unlink()
+    counters["faults_injected"] += 2
+    result = _reproduce(copy / MANIFEST, tmp_path / "again")
+    assert result.exit_code == 1, result.output
+    lines = result.stdout.splitlines()
+    assert "ALTERED   spending.csv: altered since the run (its SHA-256 is not the manifest's)" in lines
+    assert "MISSING   seeds.toml: missing since the run" in lines
+    assert set(_file_lines(result.stdout).values()) == {"match"}  # the re-run still gives the manifest's files
+    n = len(info["outputs"])
+    assert f"{n - 2} of {n} published files as the manifest records them; NOT reproduced." in result.stdout
+
+
+@pytest.mark.parametrize("where", ["the published folder", "a folder with a file"])
+def test_reproduce_refuses_an_out_folder_that_holds_files(where, published, tmp_path):
+    _, out, manifest, _ = published
+    target = out if where == "the published folder" else tmp_path / "used"
+    if target != out:
+        write(target, "notes.txt", "mine")
+    before = {p: p.read_bytes() for p in sorted(target.rglob("*")) if p.is_file()}
+    result = _reproduce(manifest, target)
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert lines == [f"error: command line: --out = {str(target)!r}: holds files already: a reproduction runs in a "
+                     "fresh folder (allowed: a new or empty folder)"]
+    assert {p: p.read_bytes() for p in sorted(target.rglob("*")) if p.is_file()} == before
+
+
+def test_each_reproduction_runs_in_a_folder_of_its_own(published, tmp_path, monkeypatch):
+    """From inside the results folder, with the manifest's bare name (once a traceback): the
+    re-run goes beside it, and a second reproduction beside that, never into the first."""
+    import sim.execution.ensemble
+
+    _, out, _, info = published
+    copy = _published_copy(out, tmp_path / "results")
+    monkeypatch.chdir(copy)
+    ran = []
+    run = sim.execution.ensemble.run_replicate
+    monkeypatch.setattr(sim.execution.ensemble, "run_replicate", lambda s, seed, k: ran.append(k) or run(s, seed, k))
+    for n, folder in enumerate([tmp_path / "results-reproduced", tmp_path / "results-reproduced-2"], start=1):
+        result = runner.invoke(app, ["reproduce", MANIFEST, "--workers", "1"])
+        assert result.exit_code == 0, result.output
+        assert f"Re-run in {folder}/" in result.stdout
+        assert ran == list(range(REPLICATES)) * n  # every replicate run again: nothing reused
+        assert json.loads((folder / MANIFEST).read_text())["outputs"] == info["outputs"]
+
+
+TAMPERED = {
+    "a negative root seed": (lambda m: m.update(root_seed=-1), "root_seed", "-1"),
+    "no replicates": (lambda m: m.update(replicates=0), "replicates", "0"),
+    "replicates = true": (lambda m: m.update(replicates=True), "replicates", "True"),
+    "a list for the scenario": (lambda m: m.update(scenario=[1, 2]), "scenario", "[1, 2]"),
+    "a list for the parameters": (lambda m: m.update(parameters=["x"]), "parameters", "['x']"),
+    "a list for the outputs": (lambda m: m.update(outputs=["yearly.csv"]), "outputs", "['yearly.csv']"),
+    "an output outside the folder": (lambda m: m["outputs"].update({"../../etc/passwd": "0" * 64}), "outputs",
+                                     "'../../etc/passwd'"),
+    "a checksum that is not one": (lambda m: m["outputs"].update({"yearly.csv": 5}), "outputs.yearly.csv", "5"),
+    "a version that is a table": (lambda m: m["versions"].update(numpy={"v": 1}), "versions.numpy", "{'v': 1}"),
+    "seeds that are not the root seed's": (lambda m: m.update(replicate_seeds=[1, 2]), "replicate_seeds", "[1, 2]"),
+    "a county list that is a table": (lambda m: m["scenario"]["population"].update(counties={"a": 1}),
+                                      "population.counties", "{'a': 1}"),
+    "fields missing": (lambda m: (m.clear(), m.update({"list": True})), "scenario", "None"),
+}
+
+
+@pytest.mark.parametrize("case", list(TAMPERED))
+def test_a_tampered_manifest_field_is_one_error_line(case, published, tmp_path, counters):
+    *_, info = published
+    change, key, shown = TAMPERED[case]
+    manifest = _manifest_copy(info, tmp_path / "m", change)
+    counters["fuzzed_inputs"] += 1
+    result = _reproduce(manifest, tmp_path / "again")
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {manifest}: {key} = {shown}"), lines
+    assert not (tmp_path / "again").exists()
+
+
+def test_a_manifest_that_is_a_json_list_is_one_error_line(tmp_path):
+    manifest = write(tmp_path, MANIFEST, "[1, 2, 3]")
+    result = _reproduce(manifest, tmp_path / "again")
+    assert result.exit_code == 2 and result.stderr.startswith(f"error: {manifest}: (top level) = [1, 2, 3]: ")

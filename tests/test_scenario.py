@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -62,6 +63,35 @@ BROKEN = {
     "county share unknown": ("[budget_shares]\nAtlantis = 1.0\n", "budget_shares.Atlantis", "1.0"),
     "reduction year far outside": ('[[population.counties]]\nname = "A"\npoor_persons = 10\nreductions = { 1990 = 1 }\n',
                                    "population.counties.0.reductions.1990", "1"),
+    # What validate used to accept and run crashed on or misreported (each number finite, in a stated range).
+    "NaN cause": ("[population.causes]\nillness = nan\n", "population.causes.illness", "nan"),
+    "infinite cause": ("[population.causes]\nillness = inf\n", "population.causes.illness", "inf"),
+    "incidence that implies an impossible rural population": (
+        '[[population.counties]]\nname = "A"\npoor_persons = 1000\nincidence = 1e-300\n',
+        "population.counties.0.incidence", "1e-300"),
+    "rural population beyond any country": (
+        '[[population.counties]]\nname = "A"\npoor_persons = 1000\nrural_population = 1_000_000_000_000_000_000\n',
+        "population.counties.0.rural_population", "1000000000000000000"),
+    "county poor villages beyond any country": (
+        '[[population.counties]]\nname = "A"\npoor_persons = 1000\npoor_villages = 9_000_000_000_000_000\n',
+        "population.counties.0.poor_villages", "9000000000000000"),
+    "poor villages beyond any country": ("[population]\npoor_villages = 9_000_000_000_000_000\n",
+                                         "population.poor_villages", "9000000000000000"),
+    "infinite persons in a category": ("[population.categories]\ngeneral = { households = 12452, persons = inf }\n",
+                                       "population.categories.general.persons", "inf"),
+    "NaN households in a category": ("[population.categories]\ngeneral = { households = nan, persons = 40929 }\n",
+                                     "population.categories.general.households", "nan"),
+    "parameter too large for a float": ('[parameters]\n"shocks.illness_rate" = 1' + "0" * 400 + "\n",
+                                        "parameters.shocks.illness_rate", "1000000000"),
+    "poor persons beyond any rural population at the default incidence": (
+        '[[population.counties]]\nname = "A"\npoor_persons = 1_000_000_000\n',
+        "population.counties.0.poor_persons", "1000000000"),
+    "reductions beyond the county's poor persons": (
+        '[[population.counties]]\nname = "A"\npoor_persons = 1000\nreductions = { 2015 = 600, 2016 = 600 }\n',
+        "population.counties.0.reductions.2016", "600"),
+    "budget beyond any treasury": ("[budgets]\nindustry = 1e308\n", "budgets.industry", "1e+308"),
+    "dated budget beyond any treasury": ("[budgets]\nindustry = { 2016 = 2e15 }\n", "budgets.industry.2016", "2000000000000000.0"),
+    "NaN relocation share": ("[population]\nrelocation_area_share = nan\n", "population.relocation_area_share", "nan"),
 }
 
 
@@ -78,6 +108,30 @@ def test_broken_scenario_is_refused_naming_file_key_and_value(tmp_path, case):
     assert err.key == key, msg
     assert f"{key} = " in msg, msg
     assert shown in msg.split(" = ", 1)[1], msg
+
+
+UNSAFE_NAMES = ["..", ".", ".hidden", "a/b", "..\\x", "x" * 101]
+
+
+@pytest.mark.parametrize("name", UNSAFE_NAMES)
+def test_a_name_that_is_not_a_safe_folder_name_is_refused(tmp_path, name):
+    """The name is the results folder's: ".." would write the results into the current folder."""
+    copy_sanming(tmp_path)
+    path = write(tmp_path, "named.toml", f'[scenario]\nextends = "sanming.toml"\nname = {json.dumps(name)}\n')
+    err = _refused(path)
+    assert err.file == str(path) and err.key == "scenario.name" and err.value == name, str(err)
+    assert str(err).startswith(f"{path}: scenario.name = {name!r}"), str(err)
+
+
+def test_the_limits_let_a_country_sized_scenario_through(tmp_path):
+    """The stated maxima refuse nonsense, not large places: a county of 100 M rural persons, 10 %
+    poor, with 20,000 poor villages and a budget of a trillion yuan loads."""
+    copy_sanming(tmp_path)
+    path = write(tmp_path, "big.toml", CHILD + '[budgets]\nindustry = 1e12\n[[population.counties]]\nname = "Big"\n'
+                 "poor_persons = 10_000_000\nincidence = 0.1\npoor_villages = 20_000\n"
+                 "reductions = { 2015 = 5_000_000, 2016 = 5_000_000 }\n")
+    spec = load_scenario(path).spec
+    assert spec.population.counties[0].poor_persons == 10_000_000 and spec.budget("industry", 2016) == 1e12
 
 
 def test_end_before_start_is_refused(tmp_path):

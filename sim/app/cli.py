@@ -1,6 +1,7 @@
 """Command line: ``tuopin run``, ``reproduce``, ``validate``, ``params``, ``bench``.
 
-Bad input ends with one line naming the file, the key and the value, and exit status 2.
+Bad input ends with one line naming the file, the key and the value, and exit status 2; a bad
+option (a seed, a number of replicates or workers, a Dask address) is named as the option it is.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import typer
 
 from ..execution.errors import EnsembleError, OutputError
 from ..execution.executors import DASK_ENV
+from ..inputs.arguments import COMMAND_LINE, MAX_REPLICATES, check_replicates, check_seed, check_workers
 from ..inputs.errors import InputError
 from . import calibration_commands
 
@@ -23,6 +25,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 
 
 EXIT_CODES = ((InputError, 2), (OutputError, 3), (EnsembleError, 4))
+INTERRUPTED = 130  # the shell's status for a command ended by Ctrl-C (128 + SIGINT)
+RESUMES = "the replicates finished so far are kept: run the same command again to resume"
 
 
 def _version(value: bool) -> None:
@@ -42,22 +46,32 @@ def main(
 
 
 @contextmanager
-def refusals():
-    """Bad input, an unwritable folder or a failed ensemble: one line on stderr and an exit code."""
+def refusals(interrupted: str | None = None):
+    """Bad input, an unwritable or busy folder, a failed ensemble, or Ctrl-C: one line on stderr
+    and an exit code (for Ctrl-C, ``interrupted`` says what happens to the work done)."""
     try:
         yield
     except (InputError, OutputError, EnsembleError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(next(code for kind, code in EXIT_CODES if isinstance(exc, kind))) from None
+    except KeyboardInterrupt:
+        typer.echo("interrupted" + (f": {interrupted}" if interrupted else ""), err=True)
+        raise typer.Exit(INTERRUPTED) from None
+
+
+def _run_options(seed, replicates, workers) -> tuple[int | None, int, int | None]:
+    """The run options checked here, so that a bad one is named as the option it is."""
+    return (None if seed is None else check_seed(seed, COMMAND_LINE, "--seed"),
+            check_replicates(replicates, COMMAND_LINE, "--replicates"), check_workers(workers, COMMAND_LINE, "--workers"))
 
 
 @app.command()
 def run(
     scenario: Annotated[Path, typer.Argument(help="Scenario TOML file, e.g. scenarios/sanming.toml.")],
-    seed: Annotated[Optional[int], typer.Option(help="Root seed (default: the scenario's seed).")] = None,
-    replicates: Annotated[int, typer.Option(min=1, help="Replicates, each with its own seed derived from the root seed.")] = 1,
+    seed: Annotated[Optional[int], typer.Option(help="Root seed, 0 to 2**63 - 1 (default: the scenario's seed).")] = None,
+    replicates: Annotated[int, typer.Option(help=f"Replicates, 1 to {MAX_REPLICATES:,}, each with its own seed derived from the root seed.")] = 1,
     seed_file: Annotated[Optional[Path], typer.Option(help="Take the root seed and replicates from a seeds.toml written by an earlier run.")] = None,
-    workers: Annotated[Optional[int], typer.Option(min=1, help="Worker processes (default: one per core). Results do not depend on it.")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="Worker processes (default: one per core). Results do not depend on it.")] = None,
     dask: Annotated[Optional[str], typer.Option(help=f"Run replicates on the Dask scheduler at this address, or 'local' for local processes (default: ${DASK_ENV}, else execution.dask in the config file, else local). Results do not depend on it.")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Results folder (default: results/<scenario name>). Rerunning into it resumes.")] = None,
     plots: Annotated[bool, typer.Option(help="Write PNG plots.")] = True,
@@ -70,29 +84,44 @@ def run(
     from .runs import read_seed_file, run_scenario
     from ..inputs.scenario import load_scenario
 
-    with refusals():
+    with refusals(interrupted=RESUMES):
+        seed, replicates, workers = _run_options(seed, replicates, workers)
         loaded = load_scenario(scenario, allow_outside=allow_outside)
         if seed_file is not None:
             seed, replicates = read_seed_file(seed_file)
         ens, manifest = run_scenario(loaded, seed=seed, replicates=replicates, workers=workers, out=out,
                                      plots=plots, progress=progress and sys.stderr.isatty(),
                                      dask=dask_address(dask))
+    if ens.reused or ens.replaced:
+        typer.echo(_resume_note(ens), err=True)
     typer.echo(summary_text(ens))
     typer.echo(f"\nResults in {manifest.parent}/ (manifest: {manifest.name})")
+
+
+def _resume_note(ens) -> str:
+    note = f"resumed: reused {ens.reused} of {len(ens.seeds)} replicates in {ens.out / 'replicates'}"
+    if ens.replaced:
+        note += (f"; ran {ens.replaced} again (" + ("it was" if ens.replaced == 1 else "they were")
+                 + " another run's, or damaged)")
+    return note
 
 
 @app.command()
 def reproduce(
     manifest: Annotated[Path, typer.Argument(help="manifest.json of a published run.")],
-    out: Annotated[Optional[Path], typer.Option(help="Where to re-run (default: <results folder>-reproduced).")] = None,
-    workers: Annotated[Optional[int], typer.Option(min=1, help="Worker processes.")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="A new or empty folder to re-run in (default: a new <results folder>-reproduced[-N] beside the results).")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="Worker processes.")] = None,
     dask: Annotated[Optional[str], typer.Option(help=f"Dask scheduler address, or 'local' (default as for run: ${DASK_ENV}, else the config file, else local).")] = None,
 ) -> None:
-    """Re-run a manifest's run and compare every output file; exit 1 on any difference."""
+    """Check the published files against the manifest, re-run it in a fresh folder and compare
+    every output file; exit 1 on any difference."""
     from ..execution.executors import dask_address
-    from .reproduce import reproduce as do_reproduce
+    from .reproduce import check_fresh, reproduce as do_reproduce
 
-    with refusals():
+    with refusals(interrupted="nothing was compared; the results checked are unchanged"):
+        check_workers(workers, COMMAND_LINE, "--workers")
+        if out is not None:
+            check_fresh(out, COMMAND_LINE, "--out")
         report = do_reproduce(manifest, out=out, workers=workers, dask=dask_address(dask))
     typer.echo(report.text())
     raise typer.Exit(0 if report.ok else 1)

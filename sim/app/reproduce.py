@@ -1,20 +1,37 @@
-"""``tuopin reproduce MANIFEST``: run a published run again and compare it file by file.
+"""``tuopin reproduce MANIFEST``: check a published run's files, run it again, compare file by file.
 
-The scenario and every parameter value are taken from the manifest itself, so the run is the
-same even if the installed package's defaults have moved since; versions that can change
-results are compared, and a difference is reported and fails the check.
+First the published files beside the manifest are checked against it: one altered or missing
+since the run fails the check. Then the run is made again in a fresh folder (never one that
+holds files already, so nothing of an earlier run can be reused), with the scenario and every
+parameter value taken from the manifest itself, so the run is the same even if the installed
+package's defaults have moved since; versions that can change results are compared, and a
+difference is reported and fails the check. A manifest is checked like any input: a field of
+the wrong type or out of range is one InputError naming the manifest, the key and the value.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..execution.output import RESULT_PACKAGES, sha256, versions
+from ..core.streams import replicate_seeds
+from ..execution.errors import OutputError
+from ..execution.folder import SETS
+from ..execution.output import RESULT_PACKAGES, compare_outputs, versions
+from ..inputs.arguments import check_replicates, check_seed
 from ..inputs.errors import InputError
 from ..inputs.scenario import LoadedScenario, scenario_from_dict
 from .runs import run_scenario
+
+# The fields a reproduction needs, with the JSON type each must have.
+MANIFEST_FIELDS = {"scenario": dict, "parameters": dict, "root_seed": int, "replicates": int, "outputs": dict,
+                   "versions": dict}
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+REPRODUCED = "-reproduced"  # a reproduction's folder: the results folder's name and this
+MAX_FRESH_FOLDERS = 1000    # reproductions of one run kept side by side before --out is needed
 
 
 @dataclass
@@ -24,34 +41,70 @@ class Reproduction:
     parameter_differences: list[str] = field(default_factory=list)  # could not be run as recorded
     parameter_notes: list[str] = field(default_factory=list)        # added since: the files decide
     out: Path | None = None
+    published: dict[str, str] = field(default_factory=dict)  # published file -> as compare_outputs; {} if none there
+
+    @property
+    def altered(self) -> dict[str, str]:
+        """Published files that are not as the manifest records them."""
+        return {name: status for name, status in self.published.items() if status != "match"}
 
     @property
     def ok(self) -> bool:
         return (all(v == "match" for v in self.files.values()) and not self.version_differences
-                and not self.parameter_differences)
+                and not self.parameter_differences and not self.altered)
 
     def text(self) -> str:
         lines = [f"{status:9s} {name}" for name, status in sorted(self.files.items())]
+        for name, status in sorted(self.altered.items()):
+            lines.append(f"ALTERED   {name}: altered since the run (its SHA-256 is not the manifest's)"
+                         if status == "MISMATCH" else f"MISSING   {name}: missing since the run")
         for pkg, (then, now) in sorted(self.version_differences.items()):
             lines.append(f"VERSION   {pkg}: manifest {then}, here {now}")
         lines += [f"PARAMETER {d}" for d in self.parameter_differences]
         lines += [f"note      {d}" for d in self.parameter_notes]
+        if not self.published:
+            lines.append("note      no published file beside the manifest: only the re-run is compared with it")
         n_match = sum(v == "match" for v in self.files.values())
-        lines.append(f"\n{n_match} of {len(self.files)} files match; "
+        checked = (f"; {len(self.published) - len(self.altered)} of {len(self.published)} published files as the "
+                   "manifest records them" if self.published else "")
+        lines.append(f"\n{n_match} of {len(self.files)} files of the re-run match{checked}; "
                      + ("reproduced exactly." if self.ok else "NOT reproduced.")
                      + (f" Re-run in {self.out}/" if self.out else ""))
         return "\n".join(lines)
 
 
-def load_manifest(path: Path) -> dict:
+def load_manifest(path: Path, shown: Path | None = None) -> dict:
+    """A manifest's fields, each checked; errors name the manifest as ``shown`` (default: path)."""
+    shown = path if shown is None else shown
     try:
-        manifest = json.loads(Path(path).read_text())
+        manifest = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError) as exc:
-        raise InputError(path, "", None, f"cannot read the manifest: {exc}") from None
-    for key in ("scenario", "parameters", "root_seed", "replicates", "outputs", "versions"):
+        raise InputError(shown, "", None, f"cannot read the manifest: {exc}") from None
+    if not isinstance(manifest, dict):
+        raise InputError(shown, "", manifest, "a manifest is a JSON object of fields", ", ".join(MANIFEST_FIELDS))
+    for key, kind in MANIFEST_FIELDS.items():
         if key not in manifest:
-            raise InputError(path, key, None, "missing from the manifest")
+            raise InputError(shown, key, None, "missing from the manifest")
+        if not isinstance(manifest[key], kind):
+            raise InputError(shown, key, manifest[key], f"must be a JSON {'object' if kind is dict else 'integer'}")
+    root = check_seed(manifest["root_seed"], shown, "root_seed")
+    replicates = check_replicates(manifest["replicates"], shown, "replicates")
+    if "replicate_seeds" in manifest and manifest["replicate_seeds"] != replicate_seeds(root, replicates):
+        raise InputError(shown, "replicate_seeds", manifest["replicate_seeds"],
+                         "not the seeds root_seed and replicates give")
+    for name, digest in manifest["outputs"].items():
+        if not _plain_file_name(name):
+            raise InputError(shown, "outputs", name, "an output is a file of the results folder, named plainly")
+        if not (isinstance(digest, str) and SHA256_HEX.fullmatch(digest)):
+            raise InputError(shown, f"outputs.{name}", digest, "must be a SHA-256 (64 hexadecimal digits)")
+    for name, version in manifest["versions"].items():
+        if not isinstance(version, str):
+            raise InputError(shown, f"versions.{name}", version, "a version must be a string")
     return manifest
+
+
+def _plain_file_name(name: str) -> bool:
+    return name not in ("", ".", "..") and not name.startswith(".") and "/" not in name and "\\" not in name
 
 
 def scenario_from_manifest(manifest: dict, path: Path) -> tuple[LoadedScenario, list[str], list[str]]:
@@ -70,19 +123,55 @@ def scenario_from_manifest(manifest: dict, path: Path) -> tuple[LoadedScenario, 
 
 def reproduce(path: Path, out: Path | None = None, workers: int | None = None,
               dask: str | None = None, progress: bool = False) -> Reproduction:
+    """Check the files published beside the manifest ``path``, run it again in a fresh folder
+    (``out`` if it is new or empty, else beside the results folder) and compare every file."""
     path = Path(path)
-    manifest = load_manifest(path)
+    # A manifest in a results folder leads to its run's own set: read the manifest and its files
+    # there, so that a run publishing meanwhile cannot mix two runs' files into the check.
+    real = Path(os.path.realpath(path))
+    manifest = load_manifest(real, shown=path)
+    published = compare_outputs(real.parent, manifest["outputs"])
+    if all(status == "missing" for status in published.values()):
+        published = {}  # a manifest on its own: nothing published to check
     scenario, param_diff, param_notes = scenario_from_manifest(manifest, path)
     now = versions()
     then = manifest["versions"]
     version_diff = {pkg: (then.get(pkg, "?"), now.get(pkg, "?")) for pkg in RESULT_PACKAGES
                     if then.get(pkg) != now.get(pkg)}
-    out = Path(out) if out is not None else path.parent.with_name(path.parent.name + "-reproduced")
+    out = check_fresh(out, "reproduce", "out") if out is not None else fresh_folder(results_folder(path))
     plots = any(name.endswith(".png") for name in manifest["outputs"])
-    run_scenario(scenario, seed=manifest["root_seed"], replicates=manifest["replicates"], workers=workers,
-                 out=out, plots=plots, progress=progress, dask=dask, command="reproduce")
-    files = {}
-    for name, digest in manifest["outputs"].items():
-        f = out / name
-        files[name] = "missing" if not f.exists() else ("match" if sha256(f) == digest else "MISMATCH")
-    return Reproduction(files, version_diff, param_diff, param_notes, out)
+    ens, _ = run_scenario(scenario, seed=manifest["root_seed"], replicates=manifest["replicates"], workers=workers,
+                          out=out, plots=plots, progress=progress, dask=dask, command="reproduce")
+    files = compare_outputs(ens.files, manifest["outputs"])
+    return Reproduction(files, version_diff, param_diff, param_notes, out, published)
+
+
+def results_folder(manifest: Path) -> Path:
+    """The results folder a manifest belongs to: its folder (as given, ``.`` made absolute), or
+    the folder above ``.sets`` for a manifest inside a set."""
+    folder = Path(os.path.abspath(manifest)).parent
+    return folder.parent.parent if folder.parent.name == SETS else folder
+
+
+def check_fresh(out: Path, origin: str, key: str) -> Path:
+    """``out`` if it does not exist or is an empty folder: a reproduction never reuses a run."""
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise InputError(origin, key, str(out), "holds files already: a reproduction runs in a fresh folder",
+                         "a new or empty folder")
+    return out
+
+
+def fresh_folder(results: Path) -> Path:
+    """A new folder beside ``results``: ``<name>-reproduced``, else ``-reproduced-2``, ... ."""
+    name = (results.name or "results") + REPRODUCED
+    for n in range(1, MAX_FRESH_FOLDERS + 1):
+        candidate = results.parent / (name if n == 1 else f"{name}-{n}")
+        try:
+            candidate.mkdir(parents=True)  # fails if it exists: two reproductions never share one
+            return candidate
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise OutputError(f"{candidate}: cannot write here: {exc.strerror or exc}") from None
+    raise OutputError(f"{results.parent / name}-*: {MAX_FRESH_FOLDERS} reproductions there already: give --out")

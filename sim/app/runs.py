@@ -1,6 +1,8 @@
-"""A whole run to a results folder: tables (CSV and Parquet), plots, the seed file and the manifest.
+"""A whole run to a results folder: tables (CSV and Parquet), plots, the seed file and the manifest,
+published together as one set (``execution/folder.py``) while the run holds the folder.
 
 ``tuopin run`` and notebooks share ``run_scenario``; ``tuopin reproduce`` re-runs a manifest.
+Before anything is written, a run that would not fit in memory is refused (``check_memory``).
 """
 
 from __future__ import annotations
@@ -11,17 +13,22 @@ from pathlib import Path
 import psutil
 
 from ..analysis.plots import plot_all
-from ..core.state import FIELDS
-from ..execution.ensemble import TABLES, Ensemble, parameters_digest, run_ensemble
-from ..execution.errors import OutputError
+from ..execution.ensemble import Ensemble, ensemble_arguments, ensemble_to_set, manifest_info
 from ..execution.executors import local_workers
-from ..execution.output import MANIFEST, remove_stale_temporaries, write_bytes, write_manifest, write_table
+from ..execution.folder import locked, new_set
+from ..execution.output import MANIFEST, write_bytes, write_table
+from ..inputs.arguments import check_replicates, check_seed
 from ..inputs.errors import InputError
 from ..inputs.scenario import LoadedScenario, load_scenario
 
 # Bytes per simulated household while running: state columns, per-programme arrays and the
 # temporaries of a month's vectorized rules (`tuopin bench` measures 215–245; rounded up).
 BYTES_PER_HOUSEHOLD = 400
+# Bytes per village: its columns (county, population, listed: 17 B; a project month per programme:
+# 4 B each) and the build's int64/float64 lists before they are joined (core/population.py); rounded up.
+BYTES_PER_VILLAGE = 128
+# Villages are numbered by an int32 (a household's village, core/state.py): no run has more.
+MAX_VILLAGES_IN_RUN = 2**31 - 1
 SEEDS_FILE = "seeds.toml"
 
 
@@ -34,27 +41,42 @@ def estimated_households(scenario: LoadedScenario) -> int:
     return int(registered * (1 + p.value("population.near_line_ratio")))
 
 
+def estimated_villages(scenario: LoadedScenario) -> int:
+    """Villages the run builds: whole at any population scale, one per ``village_population`` rural
+    persons and at least one more than the county's listed poor villages (core/population.py)."""
+    spec, p = scenario.spec, scenario.params
+    per_village = p.value("population.village_population")
+    counties = spec.population.counties
+    listed_total = spec.population.poor_villages
+    poor_total = sum(c.poor_persons for c in counties)
+    villages = 0
+    for c in counties:
+        rural = c.rural_population or c.poor_persons / (c.incidence or p.value("population.initial_incidence"))
+        listed = c.poor_villages if c.poor_villages is not None else listed_total * c.poor_persons / poor_total
+        villages += max(int(listed) + 2, int(rural / per_village) + 1)
+    return villages
+
+
+def estimated_bytes(scenario: LoadedScenario) -> int:
+    """Memory one replicate needs while it runs (each worker process runs one at a time)."""
+    return (estimated_households(scenario) * BYTES_PER_HOUSEHOLD
+            + estimated_villages(scenario) * BYTES_PER_VILLAGE)
+
+
 def check_memory(scenario: LoadedScenario, workers: int) -> None:
     """Refuse up front a run that would not fit in this machine's memory."""
-    households = estimated_households(scenario)
-    need = households * BYTES_PER_HOUSEHOLD * max(1, workers)
+    households, villages = estimated_households(scenario), estimated_villages(scenario)
+    size = f"{households:,} households, {villages:,} villages"
+    if villages > MAX_VILLAGES_IN_RUN:
+        raise InputError(scenario.path, "population", size, "more villages than a run can number",
+                         f"at most {MAX_VILLAGES_IN_RUN:,}: a larger population.village_population")
+    need = estimated_bytes(scenario) * max(1, workers)
     have = psutil.virtual_memory().available
     if need > have:
-        raise InputError(scenario.path, "population", f"{households:,} households",
+        raise InputError(scenario.path, "population", size,
                          f"needs about {need / 2**30:.1f} GiB with {workers} worker(s), "
                          f"{have / 2**30:.1f} GiB available",
                          "a smaller scenario.population_scale or fewer workers")
-
-
-def check_writable(out: Path) -> None:
-    """Fail before any work if the results folder cannot be written."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        remove_stale_temporaries(out)
-        write_bytes(out / ".write-check", b"")
-        (out / ".write-check").unlink()
-    except OSError as exc:
-        raise OutputError(f"{out}: cannot write here: {exc.strerror or exc}") from None
 
 
 def read_seed_file(path: Path) -> tuple[int, int]:
@@ -62,12 +84,9 @@ def read_seed_file(path: Path) -> tuple[int, int]:
     try:
         with open(path, "rb") as fh:
             raw = tomllib.load(fh)
-    except (OSError, tomllib.TOMLDecodeError, RecursionError) as exc:
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise InputError(path, "", None, f"cannot read the seed file: {exc}") from None
-    for key in ("root_seed", "replicates"):
-        if not isinstance(raw.get(key), int) or raw[key] < (0 if key == "root_seed" else 1):
-            raise InputError(path, key, raw.get(key), "must be a whole number", ">= 0" if key == "root_seed" else ">= 1")
-    return raw["root_seed"], raw["replicates"]
+    return check_seed(raw.get("root_seed"), path, "root_seed"), check_replicates(raw.get("replicates"), path, "replicates")
 
 
 def seed_file_text(ens: Ensemble) -> str:
@@ -85,33 +104,21 @@ def default_out(scenario: LoadedScenario) -> Path:
 def run_scenario(scenario: LoadedScenario | str | Path, *, seed: int | None = None, replicates: int = 1,
                  workers: int | None = None, out: Path | None = None, plots: bool = True,
                  progress: bool = True, dask: str | None = None, command: str = "run") -> tuple[Ensemble, Path]:
+    """Run (or resume) the ensemble into ``out`` and publish its final files; returns the
+    ensemble and the manifest's path. Another run writing ``out`` is an OutputError."""
     if not isinstance(scenario, LoadedScenario):
         scenario = load_scenario(scenario)
+    seed, replicates, workers = ensemble_arguments(scenario, seed, replicates, workers, dask, "run_scenario")
     out = Path(out) if out is not None else default_out(scenario)
     check_memory(scenario, 1 if dask else local_workers(workers, replicates))
-    check_writable(out)
-    ens = run_ensemble(scenario, seed=seed, replicates=replicates, workers=workers, out=out,
-                       progress=progress, dask=dask)
-    outputs = [out / f"{name}.{ext}" for name in TABLES for ext in ("csv", "parquet")]
-    outputs += write_table(out, "summary", ens.summary())
-    write_bytes(out / SEEDS_FILE, seed_file_text(ens).encode())
-    outputs.append(out / SEEDS_FILE)
-    if plots:
-        outputs += plot_all(ens, out)
-    info = {
-        "command": command,
-        "scenario_name": scenario.name,
-        "scenario_files": [str(f) for f in scenario.files],
-        "scenario": scenario.spec.model_dump(mode="json"),
-        "scenario_digest": scenario.spec.digest(),
-        "parameters": {p.name: (dict(p.values) if p.dated else p.value) for p in scenario.params},
-        "parameter_set_id": parameters_digest(scenario),
-        "root_seed": ens.root_seed,
-        "replicate_seeds": ens.seeds,
-        "replicates": replicates,
-        "state_columns": list(FIELDS),
-    }
-    manifest = write_manifest(out, info, outputs)
+    with locked(out), new_set(out) as staged:
+        ens = ensemble_to_set(scenario, seed, replicates, out, staged.folder, workers=workers,
+                              progress=progress, dask=dask)
+        write_table(staged.folder, "summary", ens.summary())
+        write_bytes(staged.folder / SEEDS_FILE, seed_file_text(ens).encode())
+        if plots:
+            plot_all(ens, staged.folder)
+        manifest = staged.publish(manifest_info(ens, command))
     return ens, manifest
 
 

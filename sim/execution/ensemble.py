@@ -4,16 +4,27 @@ Replicate k's seed depends only on the root seed and k (``rng.replicate_seeds``)
 assembled in replicate order, so results are the same with any number of workers or on a Dask
 cluster. With an output folder, each finished replicate is written at once to ``replicates/``
 and dropped from memory; the final tables are then assembled file by file, so memory does not
-grow with the number of replicates. Running the same command again skips the replicates already
-on disk: an interrupted ensemble resumes. A worker process that dies is replaced and its
-replicates are run again (they are deterministic), a bounded number of times.
+grow with the number of replicates. A worker process that dies is replaced and its replicates
+are run again (they are deterministic), a bounded number of times.
+
+Running the same command again resumes: a replicate on disk is reused only if its record
+(``replicate-NNNNN.json``, written after its tables) carries the fingerprint this run would give
+it — the resolved scenario's digest, the parameter-set id, the replicate and its seed, the
+digest of the code and the versions that can change results — and the SHA-256 of each of its
+tables, which must match the files. Anything else there (another scenario's or code version's
+replicates, truncated or empty files, stray files) is ignored and replaced. ``Ensemble.reused``
+says how many were reused.
+
+With an output folder, ``run_ensemble`` holds the folder for the whole run and publishes the final
+tables as one set with a manifest (``folder.py``); ``ensemble_to_set`` is the part that runs the
+replicates and writes the tables into a set, for callers that add files of their own to it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
-import shutil
 from concurrent.futures import Executor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -28,15 +39,19 @@ from tqdm.auto import tqdm
 
 from ..core.budget import TOTAL
 from ..core.results import TABLES
+from ..core.state import FIELDS
 from ..core.streams import replicate_seeds
+from ..inputs.arguments import check_replicates, check_seed, check_workers
 from ..inputs.scenario import LoadedScenario
 from ..model import simulate
 from .errors import EnsembleError, OutputError
-from .executors import executor_for, local_workers
-from .output import atomic_write, remove_stale_temporaries, table_bytes_csv, table_bytes_parquet, write_bytes
+from .executors import check_dask_address, executor_for, local_workers
+from .folder import locked, new_set, read_checked
+from .output import (atomic_write, code_digest, remove_stale_temporaries, result_versions, sha256, sha256_bytes,
+                     table_bytes_csv, table_bytes_parquet, write_bytes)
 
-STATE = "state.json"
 RETRIES = 2
+OLD_STATE = "state.json"  # what replicates/ held before replicates carried fingerprints: removed
 
 
 def run_replicate(scenario: LoadedScenario, seed: int, replicate: int) -> dict[str, pd.DataFrame]:
@@ -53,19 +68,25 @@ def run_replicate(scenario: LoadedScenario, seed: int, replicate: int) -> dict[s
 
 @dataclass
 class Ensemble:
-    """The tables of all replicates, in replicate order (read from ``out`` when there is one)."""
+    """The tables of all replicates, in replicate order. With a results folder ``out``, they are
+    read from the run's own set of final files, ``files``, each checked against its manifest;
+    ``reused`` replicates were found on disk and not run again, ``replaced`` were on disk but
+    could not be reused (another run's, or damaged) and were run again."""
 
     scenario: LoadedScenario
     root_seed: int
     seeds: list[int]
     out: Path | None = None
+    files: Path | None = None
+    reused: int = 0
+    replaced: int = 0
     _tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def table(self, name: str) -> pd.DataFrame:
         if name not in self._tables:
-            if self.out is None:
+            if self.files is None:
                 raise KeyError(name)
-            self._tables[name] = pd.read_parquet(self.out / f"{name}.parquet")
+            self._tables[name] = pd.read_parquet(io.BytesIO(read_checked(self.files, f"{name}.parquet")))
         return self._tables[name]
 
     @property
@@ -115,40 +136,79 @@ def run_ensemble(scenario: LoadedScenario, *, seed: int | None = None, replicate
                  executor: Executor | None = None, dask: str | None = None) -> Ensemble:
     """Run ``replicates`` replicates locally, on ``executor``, or on the Dask cluster at ``dask``.
 
-    With ``out``, replicates stream to disk, a rerun resumes, and the final tables are written to
-    ``out/{yearly,pathways,spending}.{csv,parquet}``.
+    With ``out``, the folder is held for the run (another run writing it is refused), replicates
+    stream to disk, a rerun resumes, and the final tables are published as one set with a
+    manifest: ``out/{yearly,pathways,spending}.{csv,parquet}`` and ``out/manifest.json``.
     """
-    root = int(scenario.spec.scenario.seed if seed is None else seed)
-    seeds = replicate_seeds(root, replicates)
-    out = Path(out) if out is not None else None
-    rep_dir = out / "replicates" if out is not None else None
-    done = _resume(rep_dir, scenario, root) if rep_dir is not None else set()
-    todo = [k for k in range(replicates) if k not in done]
-    memory: dict[int, dict[str, pd.DataFrame]] = {}
-
-    def keep(k: int, tables: dict[str, pd.DataFrame]) -> None:
-        if rep_dir is None:
-            memory[k] = tables
-        else:
-            for name in TABLES:
-                write_bytes(_replicate_file(rep_dir, name, k), table_bytes_parquet(tables[name]))
-
-    bar = tqdm(total=replicates, initial=len(done), desc=scenario.name, unit="replicate", disable=not progress)
-    try:
-        for k, tables in _execute(scenario, seeds, todo, workers, executor, dask):
-            keep(k, tables)
-            bar.update(1)
-    finally:
-        bar.close()
-
-    ens = Ensemble(scenario, root, seeds, out=out)
-    if rep_dir is None:
+    root, replicates, workers = ensemble_arguments(scenario, seed, replicates, workers, dask, "run_ensemble")
+    if out is None:
+        seeds = replicate_seeds(root, replicates)
+        memory: dict[int, dict[str, pd.DataFrame]] = {}
+        with _progress(scenario, replicates, 0, progress) as bar:
+            for k, tables in _execute(scenario, seeds, list(range(replicates)), workers, executor, dask):
+                memory[k] = tables
+                bar.update(1)
+        ens = Ensemble(scenario, root, seeds)
         ens._tables = {name: pd.concat([memory[k][name] for k in range(replicates)], ignore_index=True)
                        for name in TABLES}
-    else:
-        for name in TABLES:
-            assemble(rep_dir, name, replicates, out)
+        return ens
+    with locked(out, f"run_ensemble({scenario.name})"), new_set(out) as staged:
+        ens = ensemble_to_set(scenario, root, replicates, Path(out), staged.folder, workers=workers,
+                              progress=progress, executor=executor, dask=dask)
+        staged.publish(manifest_info(ens, "run_ensemble"))
     return ens
+
+
+def ensemble_to_set(scenario: LoadedScenario, root: int, replicates: int, out: Path, folder: Path, *,
+                    workers: int | None = None, progress: bool = True, executor: Executor | None = None,
+                    dask: str | None = None) -> Ensemble:
+    """Run the replicates not already in ``out/replicates/`` (the caller holds ``out``), then write
+    the final tables into ``folder``, a set not yet published. Arguments are checked already."""
+    seeds = replicate_seeds(root, replicates)
+    rep_dir = out / "replicates"
+    identity = run_identity(scenario)
+    found = _resume(rep_dir, identity, seeds)
+    todo = [k for k in range(replicates) if k not in found.reused]
+    with _progress(scenario, replicates, len(found.reused), progress) as bar:
+        for k, tables in _execute(scenario, seeds, todo, workers, executor, dask):
+            _save_replicate(rep_dir, k, tables, fingerprint(identity, k, seeds[k]))
+            bar.update(1)
+    for name in TABLES:
+        assemble(rep_dir, name, replicates, folder)
+    return Ensemble(scenario, root, seeds, out=out, files=folder, reused=len(found.reused),
+                    replaced=len(found.replaced))
+
+
+def _progress(scenario: LoadedScenario, total: int, done: int, shown: bool) -> tqdm:
+    return tqdm(total=total, initial=done, desc=scenario.name, unit="replicate", disable=not shown)
+
+
+def manifest_info(ens: Ensemble, command: str) -> dict:
+    """What a manifest records about the run beside the files, the versions and the platform."""
+    scenario = ens.scenario
+    return {
+        "command": command,
+        "scenario_name": scenario.name,
+        "scenario_files": [str(f) for f in scenario.files],
+        "scenario": scenario.spec.model_dump(mode="json"),
+        "scenario_digest": scenario.spec.digest(),
+        "parameters": {p.name: (dict(p.values) if p.dated else p.value) for p in scenario.params},
+        "parameter_set_id": parameters_digest(scenario),
+        "root_seed": ens.root_seed,
+        "replicate_seeds": ens.seeds,
+        "replicates": len(ens.seeds),
+        "state_columns": list(FIELDS),
+    }
+
+
+def ensemble_arguments(scenario: LoadedScenario, seed, replicates, workers, dask,
+                       origin: str) -> tuple[int, int, int | None]:
+    """(root seed, replicates, workers) checked, and the Dask address if there is one; the root
+    seed is the scenario's when ``seed`` is None. ``origin`` is the function the caller called."""
+    root = scenario.spec.scenario.seed if seed is None else check_seed(seed, origin, "seed")
+    if dask is not None:
+        check_dask_address(dask, origin, "dask")
+    return root, check_replicates(replicates, origin, "replicates"), check_workers(workers, origin, "workers")
 
 
 def _execute(scenario, seeds, todo, workers, executor, dask) -> Iterator[tuple[int, dict]]:
@@ -190,9 +250,37 @@ def _replicate_file(rep_dir: Path, name: str, k: int) -> Path:
     return rep_dir / f"{name}-{k:05d}.parquet"
 
 
-def assemble(rep_dir: Path, name: str, replicates: int, out: Path) -> list[Path]:
-    """Concatenate replicate files in replicate order into ``name``.csv and ``name``.parquet,
-    one replicate in memory at a time."""
+def _record_file(rep_dir: Path, k: int) -> Path:
+    return rep_dir / f"replicate-{k:05d}.json"
+
+
+def run_identity(scenario: LoadedScenario) -> dict:
+    """What every replicate of a run shares in its fingerprint: what was run, and by what code."""
+    return {"scenario_digest": scenario.spec.digest(), "parameter_set_id": parameters_digest(scenario),
+            "code_digest": code_digest(), "versions": result_versions()}
+
+
+def fingerprint(identity: dict, k: int, seed: int) -> dict:
+    """What made replicate ``k``: its run's identity, the replicate and its seed."""
+    return {**identity, "replicate": k, "seed": int(seed)}
+
+
+def _save_replicate(rep_dir: Path, k: int, tables: dict[str, pd.DataFrame], made_by: dict) -> None:
+    """The replicate's tables, then its record: the fingerprint and each table's checksum. The
+    record comes last, so a replicate without one (a run killed in between) is not reused."""
+    files = {}
+    for name in TABLES:
+        data = table_bytes_parquet(tables[name])
+        path = _replicate_file(rep_dir, name, k)
+        write_bytes(path, data)
+        files[path.name] = sha256_bytes(data)
+    record = {"fingerprint": made_by, "files": files}
+    write_bytes(_record_file(rep_dir, k), json.dumps(record, indent=1, sort_keys=True).encode())
+
+
+def assemble(rep_dir: Path, name: str, replicates: int, folder: Path) -> list[Path]:
+    """Concatenate replicate files in replicate order into ``name``.csv and ``name``.parquet in
+    ``folder``, one replicate in memory at a time."""
     files = [_replicate_file(rep_dir, name, k) for k in range(replicates)]
 
     def frames() -> Iterator[pd.DataFrame]:
@@ -214,40 +302,53 @@ def assemble(rep_dir: Path, name: str, replicates: int, out: Path) -> list[Path]
         if writer is not None:
             writer.close()
 
-    paths = [out / f"{name}.csv", out / f"{name}.parquet"]
+    paths = [folder / f"{name}.csv", folder / f"{name}.parquet"]
     atomic_write(paths[0], write_csv)
     atomic_write(paths[1], write_parquet)
     return paths
 
 
-def _resume(rep_dir: Path, scenario: LoadedScenario, root: int) -> set[int]:
-    """Replicates already on disk from an interrupted run of the same scenario and seed."""
-    state = {"scenario_digest": scenario.spec.digest(), "parameters_digest": parameters_digest(scenario),
-             "root_seed": root}
-    state_file = rep_dir / STATE
+@dataclass
+class _Found:
+    reused: set[int]    # replicates on disk whose record matches this run and their files
+    replaced: set[int]  # replicates with something on disk that cannot be reused
+
+
+def _resume(rep_dir: Path, identity: dict, seeds: list[int]) -> _Found:
+    """What in ``rep_dir`` this run can reuse; everything else there is left to be replaced."""
     try:
-        if state_file.exists():
-            try:
-                old = json.loads(state_file.read_text())
-            except (OSError, ValueError):
-                old = None
-            if old != state:
-                shutil.rmtree(rep_dir)  # another scenario or seed: its replicates do not belong here
         rep_dir.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(rep_dir)
+        (rep_dir / OLD_STATE).unlink(missing_ok=True)
     except OSError as exc:
         raise OutputError(f"{rep_dir}: cannot write here: {exc.strerror or exc}") from None
-    write_bytes(state_file, json.dumps(state, sort_keys=True).encode())
-    done = set()
-    for path in rep_dir.glob("yearly-*.parquet"):
-        k = int(path.stem.split("-")[1])
-        if all(_replicate_file(rep_dir, name, k).exists() for name in TABLES):
-            done.add(k)
-    return done
+    found = _Found(set(), set())
+    for k, seed in enumerate(seeds):
+        state = _replicate_state(rep_dir, k, fingerprint(identity, k, seed))
+        if state == "reusable":
+            found.reused.add(k)
+        elif state == "other":
+            found.replaced.add(k)
+    return found
+
+
+def _replicate_state(rep_dir: Path, k: int, expected: dict) -> str:
+    """"reusable", "other" (files there, not this run's or not whole) or "none"."""
+    record_path = _record_file(rep_dir, k)
+    tables = [_replicate_file(rep_dir, name, k) for name in TABLES]
+    if not record_path.exists() and not any(t.exists() for t in tables):
+        return "none"
+    try:
+        record = json.loads(record_path.read_bytes())
+        files = record["files"]
+        ok = (record["fingerprint"] == expected and set(files) == {t.name for t in tables}
+              and all(sha256(t) == files[t.name] for t in tables))
+    except (OSError, ValueError, KeyError, TypeError):  # missing, unreadable, not our JSON
+        ok = False
+    return "reusable" if ok else "other"
 
 
 def parameters_digest(scenario: LoadedScenario) -> str:
     """An id of the parameter set in force: same values, same id."""
     items = sorted((p.name, repr(dict(p.values) if p.dated else p.value)) for p in scenario.params)
     return hashlib.sha256(repr(items).encode()).hexdigest()[:16]
-

@@ -153,8 +153,13 @@ class Parameter:
     def _check_number(self, value: Any, origin: str, key: str) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise InputError(origin, key, value, f"must be a number in {self.unit}")
-        if not math.isfinite(value):
-            raise InputError(origin, key, value, "must be finite")
+        try:
+            finite = math.isfinite(value)
+        except OverflowError:  # a whole number too large for a float (TOML integers have no limit)
+            finite = False
+        if not finite:
+            raise InputError(origin, key, value, "must be finite",
+                             f"{self.bounds[0]} to {self.bounds[1]}" if self.bounds else None)
         if self.unit in WHOLE_UNITS and not float(value).is_integer():
             raise InputError(origin, key, value, f"must be a whole number of {self.unit}")
         if self.bounds is not None:

@@ -5,6 +5,11 @@ so a budget option is a few lines. Every key is checked against the schema (unkn
 refused, so a typo never passes silently); a refusal names the file that set the key, the key
 path and the value.
 
+Every number is finite and within a stated limit (``MAX_PERSONS``, ``MAX_VILLAGES``,
+``MAX_BUDGET``, ``MAX_COUNTIES``), what is derived from several keys too (a county's rural
+population from its incidence, its plan target from its reductions), and a scenario's name is a
+safe folder name: what would crash a run or print nonsense is refused here, by ``tuopin validate``.
+
 Overrides use one dotted key space for budgets, scenario settings and parameters alike
 (``"budgets.employment"``, ``"budgets.employment.2016"``, ``"scenario.population_scale"``,
 ``"programme.employment.effect"``); ``LoadedScenario.with_overrides`` checks them all, with the
@@ -20,10 +25,11 @@ import math
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal, Mapping, get_args, get_origin
+from typing import Annotated, Any, Literal, Mapping, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .arguments import SEED_LIMIT
 from .errors import InputError
 from .params import ParameterSet, programme_names
 from .vocabulary import CAUSES, REGISTERED_CATEGORIES
@@ -32,20 +38,32 @@ PROGRAMME_NAMES = programme_names()
 MAX_EXTENDS_DEPTH = 8
 OVERRIDES = "<overrides>"  # the origin named in errors about an override
 
+# Stated limits. A value beyond one describes no real place: it would only crash a run (arrays
+# too large to allocate) or print nonsense (totals of inf, negative plan targets).
+MAX_PERSONS = 1_500_000_000  # persons or households in any count: more than China's population (1.41 bn, 2020)
+MAX_VILLAGES = 1_000_000     # poor villages in a scenario or a county: China listed 128,000 in all (2014)
+MAX_BUDGET = 1e15            # yuan per programme and year: 40 times China's public spending in 2020 (24.6 tn)
+MAX_COUNTIES = 2**15 - 1     # a household's county index is an int16 (core/state.py)
+# A scenario's name names its results folder, results/<name>, and <name>-reproduced-<n> beside it:
+# well within the 255 bytes a file name may have.
+MAX_NAME_LENGTH = 100
+
+Persons = Annotated[float, Field(ge=0, le=MAX_PERSONS, allow_inf_nan=False)]
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class Meta(_Strict):
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")
+    name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH, pattern=r"^[A-Za-z0-9_.\-]+$")
     title: str = ""
     description: str = ""
     extends: str | None = None
     start_year: int = Field(ge=2000, le=2100)
     end_year: int = Field(ge=2000, le=2100)
-    seed: int = Field(default=20151124, ge=0, lt=2**63)
-    population_scale: float = Field(default=1.0, gt=0, le=1)
+    seed: int = Field(default=20151124, ge=0, lt=SEED_LIMIT)
+    population_scale: float = Field(default=1.0, gt=0, le=1, allow_inf_nan=False)
     poverty_line: Literal["national", "provincial"] = "national"
     targeting: Literal["precision", "untargeted"] = "precision"
     region: Literal["eastern", "western"] = "eastern"
@@ -53,6 +71,14 @@ class Meta(_Strict):
                                "scenario's own parameters are laid over (e.g. calibrated values)")
     parameter_sets: str | None = Field(default=None, description="a Parquet file of parameter sets (e.g. a "
                                        "calibration's posterior): each replicate runs one, drawn by its seed")
+
+    @field_validator("name")
+    @classmethod
+    def _folder_name(cls, v: str) -> str:
+        # The pattern keeps out path separators; "." and ".." name folders that exist already.
+        if v.startswith("."):
+            raise ValueError("a scenario name is a folder name and cannot start with '.'")
+        return v
 
     @model_validator(mode="after")
     def _years(self) -> "Meta":
@@ -62,21 +88,21 @@ class Meta(_Strict):
 
 
 class Group(_Strict):
-    households: float = Field(ge=0)
-    persons: float = Field(ge=0)
+    households: Persons
+    persons: Persons
 
 
 class County(_Strict):
     name: str = Field(min_length=1)
     name_zh: str = ""
-    poor_persons: int = Field(gt=0, description="registered poor persons at the end of the base year")
-    incidence: float | None = Field(default=None, gt=0, le=1,
+    poor_persons: int = Field(gt=0, le=MAX_PERSONS, description="registered poor persons at the end of the base year")
+    incidence: float | None = Field(default=None, gt=0, le=1, allow_inf_nan=False,
                                     description="registered poor persons / rural population")
-    rural_population: int | None = Field(default=None, gt=0)
-    poor_villages: int | None = Field(default=None, ge=0)
+    rural_population: int | None = Field(default=None, gt=0, le=MAX_PERSONS)
+    poor_villages: int | None = Field(default=None, ge=0, le=MAX_VILLAGES)
     poor_county: bool | None = Field(default=None, description="on the list of poor counties (贫困县) at the start")
-    reductions: dict[int, int] = Field(default_factory=dict,
-                                       description="planned reduction of registered poor persons per year")
+    reductions: dict[int, Annotated[int, Field(le=MAX_PERSONS)]] = Field(
+        default_factory=dict, description="planned reduction of registered poor persons per year")
 
     @model_validator(mode="after")
     def _check(self) -> "County":
@@ -90,12 +116,14 @@ class County(_Strict):
 class Population(_Strict):
     base_year: int = Field(ge=2000, le=2100)
     categories: dict[Literal[REGISTERED_CATEGORIES], Group]
-    causes: dict[Literal[CAUSES], float]
-    relocation_area_share: float = Field(ge=0, le=1, description="share of registered households in relocation areas")
-    poor_villages: int = Field(default=0, ge=0)
-    poor_counties: int = Field(default=0, ge=0, description="listed poor counties; those a county entry does not "
+    causes: dict[Literal[CAUSES], Annotated[float, Field(le=MAX_PERSONS, allow_inf_nan=False)]]
+    relocation_area_share: float = Field(ge=0, le=1, allow_inf_nan=False,
+                                         description="share of registered households in relocation areas")
+    poor_villages: int = Field(default=0, ge=0, le=MAX_VILLAGES)
+    poor_counties: int = Field(default=0, ge=0, le=MAX_COUNTIES,
+                               description="listed poor counties; those a county entry does not "
                                "mark are the ones with the most registered poor persons")
-    counties: list[County] = Field(min_length=1)
+    counties: list[County] = Field(min_length=1, max_length=MAX_COUNTIES)
 
     @field_validator("causes")
     @classmethod
@@ -276,6 +304,7 @@ def _validate(raw: dict, files: list[Path], prov: dict[str, str], base_params: P
     for name, value in spec.parameters.items():
         origin = prov.get(f"parameters.{name}", str(files[-1]))
         params = params.with_overrides({name: value}, origin=origin)
+    _check_counties(spec, params, prov, files[-1])
     if meta.population_scale < 1 and meta.population_scale * sum(c.poor_persons for c in spec.population.counties) < 1:
         raise InputError(_origin(prov, "scenario.population_scale", files[-1]), "scenario.population_scale",
                          meta.population_scale, "leaves no households to simulate")
@@ -333,6 +362,35 @@ class ParameterSets:
         return {name: float(v) for name, v in zip(self.names, row)}
 
 
+def _check_counties(spec: Scenario, params: ParameterSet, prov: dict[str, str], default: Path) -> None:
+    """What several keys of a county imply together: a rural population within the limit, and
+    plan targets that never fall below zero."""
+    default_incidence = params.value("population.initial_incidence")
+    for i, county in enumerate(spec.population.counties):
+        at = f"population.counties.{i}"
+        if county.rural_population is None:
+            given = county.incidence is not None
+            incidence = county.incidence if given else default_incidence
+            rural = county.poor_persons / incidence
+            if rural > MAX_PERSONS:
+                key = f"{at}.incidence" if given else f"{at}.poor_persons"
+                source = "incidence" if given else f"the default incidence, population.initial_incidence = {incidence:g}"
+                raise InputError(_origin(prov, key, default), key, incidence if given else county.poor_persons,
+                                 f"implies a rural population of {rural:,.4g} (poor_persons / {source}), "
+                                 f"more than the {MAX_PERSONS:,} allowed",
+                                 f"an incidence of at least {county.poor_persons / MAX_PERSONS:.3g}" if given else
+                                 "the county's incidence or rural_population")
+        planned = 0
+        for year, cut in sorted(county.reductions.items()):
+            planned += cut
+            if planned > county.poor_persons:
+                key = f"{at}.reductions.{year}"
+                raise InputError(_origin(prov, key, default), key, cut,
+                                 f"the reductions up to {year} add up to {planned:,}, more than the county's "
+                                 f"{county.poor_persons:,} poor persons (a negative plan target)",
+                                 f"at most {county.poor_persons - (planned - cut):,}")
+
+
 def _check_parameter_years(spec: Scenario, params: ParameterSet, prov: dict[str, str], default: Path) -> None:
     """Every dated parameter must have a value in force from the base year on."""
     base = spec.population.base_year
@@ -357,11 +415,11 @@ def _check_years(spec: Scenario, prov: dict[str, str], default: Path) -> None:
                 if y not in years:
                     raise InputError(_origin(prov, key, default), key, v, "year outside the run",
                                      f"{years.start}–{years.stop - 1}")
-                if not math.isfinite(v) or v < 0:
-                    raise InputError(_origin(prov, key, default), key, v, "a budget must be a finite amount >= 0", ">= 0")
-        elif not math.isfinite(amount) or amount < 0:
+                if not _is_budget(v):
+                    raise InputError(_origin(prov, key, default), key, v, BUDGET_PROBLEM, BUDGET_ALLOWED)
+        elif not _is_budget(amount):
             key = f"budgets.{prog}"
-            raise InputError(_origin(prov, key, default), key, amount, "a budget must be a finite amount >= 0", ">= 0")
+            raise InputError(_origin(prov, key, default), key, amount, BUDGET_PROBLEM, BUDGET_ALLOWED)
     if spec.budget_shares is not None:
         names = {c.name for c in spec.population.counties}
         for county, share in spec.budget_shares.items():
@@ -379,6 +437,14 @@ def _check_years(spec: Scenario, prov: dict[str, str], default: Path) -> None:
             if not (base <= y <= spec.scenario.end_year + 10):
                 key = f"population.counties.{i}.reductions.{y}"
                 raise InputError(_origin(prov, key, default), key, v, "year outside the plan", f"{base}–")
+
+
+BUDGET_PROBLEM = "a budget must be a finite amount of yuan a year, not negative, within the limit"
+BUDGET_ALLOWED = f">= 0 and <= {MAX_BUDGET:.0e}"
+
+
+def _is_budget(amount: float) -> bool:
+    return math.isfinite(amount) and 0 <= amount <= MAX_BUDGET
 
 
 def _is_type_tag(part) -> bool:
