@@ -5,7 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 SCENARIO ?= scenarios/sanming.toml
 
-.PHONY: run test install bench lock clean
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: run test install browser bench lock clean
 
 $(BIN)/.installed: requirements.lock pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -19,8 +21,12 @@ install: $(BIN)/.installed
 run: install
 	$(BIN)/tuopin run $(SCENARIO)
 
-test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+# Browser tests drive Debian's Chromium (headless, through Playwright); install it once.
+browser:
+	@test -x $(CHROMIUM) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+test: install browser
+	TUOPIN_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/tuopin bench

@@ -96,3 +96,28 @@ def households(n: int, n_programmes: int = 1, **columns):
     for name, value in columns.items():
         getattr(hh, name)[...] = value
     return hh
+
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+def chromium():
+    """Debian's Chromium, headless, through Playwright (``make test`` installs it): a context
+    manager giving (browser, console messages of every page)."""
+    import contextlib
+    import os
+
+    from playwright.sync_api import sync_playwright
+
+    @contextlib.contextmanager
+    def launched():
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=os.environ.get("TUOPIN_CHROMIUM", "/usr/bin/chromium"),
+                                        headless=True, args=CHROMIUM_ARGS)
+            try:
+                yield browser
+            finally:
+                browser.close()
+
+    return launched()

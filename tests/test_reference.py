@@ -45,6 +45,11 @@ def reference_assessment(model):
     detection = params.value("register.entry_detection_rate")
     u = model.draw("entry_detection")
     u_verify = model.draw("exit_verification")
+    # Temporary assistance finds some households off the register (from assistance_from on).
+    reach = params.value("register.assistance_reach") if year >= params.value("register.assistance_from") else 0.0
+    u_assist = model.streams.uniform("assistance", year, hh.n)
+    development = {p.index for p in model.programmes if p.development}
+    relocation = _programme(model, "relocation").index
     welfare = _programme(model, "welfare")
     w = welfare.index
     dibao_line = line * params.value("programme.welfare.dibao_line_ratio", year)
@@ -66,7 +71,8 @@ def reference_assessment(model):
         # Dibao settlement: supported households short of their support line get the shortfall,
         # in whole yuan, in household order, while the county's welfare budget lasts.
         supported = hh.enrolled_month[w, i] >= 0 and model.month < hh.support_end[w, i]
-        if supported:
+        assisted = status[i] != Status.POOR and u_assist[i] < reach
+        if supported or assisted:
             target = five_line if hh.category[i] == Category.FIVE_GUARANTEE else dibao_line
             short = float(np.ceil(target * size - net))
             c = int(hh.county[i])
@@ -88,7 +94,14 @@ def reference_assessment(model):
             status[i] = Status.EXITED
             exit_year[i] = year
             without = net - sum(float(x) for x in contrib)
-            if without >= line * size:
+            dev = [k for k in sorted(development) if contrib[k] > 0]
+            if hh.relocated[i]:
+                pathway = relocation  # the move made the exit possible
+            elif dev:  # a development route took part: the route, as the plans count it
+                pathway = max(dev, key=lambda k: (float(contrib[k]), -k))
+            elif contrib[w] > 0:  # the safety net did (兜底)
+                pathway = w
+            elif without >= line * size:
                 pathway = n_prog  # spontaneous
             else:
                 pathway = max(range(n_prog), key=lambda k: (float(contrib[k]), -k))

@@ -83,7 +83,7 @@ def test_a_new_year_grows_incomes_and_resets_the_accumulators():
                     relocation_area=[False, True], growth=[0.1, 0.2], size=1)
     I = {"growth_rate": 0.1, "transfer_growth_rate": 0.0, "education_cost_per_pupil": 1200,
          "education_cost_multiplier_education_cause": 2.0, "housing_repair_rate": 1.0,
-         "permanent_shock_sigma": 0.0, "convergence_rate": 0.0}
+         "housing_repair_rate_registered": 1.0, "permanent_shock_sigma": 0.0, "convergence_rate": 0.0}
     income.new_year(hh, I, np.zeros(2, np.float32), np.zeros(2, np.float32), 1000.0)
     # Each household's earnings grow at its own rate; transfers at theirs.
     assert hh.farm.tolist() == pytest.approx([110.0, 120.0]) and hh.transfer.tolist() == pytest.approx([100.0, 100.0])
@@ -96,7 +96,7 @@ def test_a_permanent_shock_is_carried_forward_and_the_poor_catch_up():
     hh = households(3, farm=[100.0, 100.0, 2000.0], size=1, growth=0.0)
     I = {"growth_rate": 0.0, "transfer_growth_rate": 0.0, "education_cost_per_pupil": 0,
          "education_cost_multiplier_education_cause": 1.0, "housing_repair_rate": 0.0,
-         "permanent_shock_sigma": 0.1, "convergence_rate": 0.0}
+         "housing_repair_rate_registered": 0.0, "permanent_shock_sigma": 0.1, "convergence_rate": 0.0}
     z = np.array([1.0, -1.0, 0.0], np.float32)
     income.new_year(hh, I, np.ones(3, np.float32), z, 1000.0)
     after_one = hh.farm.copy()

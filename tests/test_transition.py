@@ -21,9 +21,11 @@ TRANSITION = ROOT / "scenarios" / "sanming-transition.toml"
 
 
 def _regime(**t):
+    """The transition regime alone: the register period's temporary assistance left out."""
     params = ParameterSet.defaults()
     base = {**params.group("transition"), **t}
-    return TransitionRegister(params.group("register"), base, Clock(2015, 132, 72))
+    register = {**params.group("register"), "assistance_reach": 0.0}
+    return TransitionRegister(register, base, Clock(2015, 132, 72))
 
 
 def _events(n, u, ill=(), cost=(), disaster=None):

@@ -300,8 +300,7 @@ def format_calibration(c: dict) -> str:
     recorded = (f"; the shipped calibration took {c['shipped_recorded_seconds']:.0f} s"
                 if c["shipped_recorded_seconds"] else "")
     return (f"{c['simulations']} calibration simulations on {c['workers']} processes in {c['seconds']} s: "
-            f"{c['simulations_per_second']} simulations/s
-shipped calibration ({c['shipped_simulations']} "
+            f"{c['simulations_per_second']} simulations/s\nshipped calibration ({c['shipped_simulations']} "
             f"simulations): about {c['shipped_estimate_seconds']:.0f} s at that rate{recorded}; target "
             f"<= {c['target_seconds']:.0f} s, ratio to target {c['ratio_to_target']}")
 

@@ -59,12 +59,15 @@ class RegisterLedger:
             return np.bincount(c[mask], minlength=n_c) if mask is not None else np.zeros(n_c, np.int64)
 
         start_h, start_p = count(d.poor)
-        exited_h, _ = count(d.exited)
+        exited_h, exited_p = count(d.exited)
         exits_h, exits_p = count(d.exits)
         ret_h, ret_p = count(d.returns)
         ent_h, ent_p = count(d.entries)
         end_h = start_h - exits_h + ret_h + ent_h
         end_p = start_p - exits_p + ret_p + ent_p
+        # Exited and not returned after this assessment: a sustained exit lasts to the run's end.
+        exited_end_h = exited_h - ret_h + exits_h
+        exited_end_p = exited_p - ret_p + exits_p
         near = d.exits & (net_pc < line * (1 + NEAR_LINE))
         near_h = households(near)
         false_h = households(d.false_exits)
@@ -83,6 +86,7 @@ class RegisterLedger:
                 "returns_households": ret_h[i], "returns_persons": ret_p[i],
                 "poor_households_end": end_h[i], "poor_persons_end": end_p[i],
                 "exited_households_start": exited_h[i],
+                "exited_households_end": exited_end_h[i], "exited_persons_end": exited_end_p[i],
                 "rural_population": self.county_population[i],
                 "exits_near_line_households": near_h[i], "false_exits_households": false_h[i],
                 "monitored_households_end": monitored_end[i], "identified_households": identified_h[i],

@@ -151,7 +151,7 @@ def write_targets(targets: Iterable[Target], path: str | Path) -> Path:
         w.writeheader()
         for t in targets:
             span = str(t.first_year) if t.first_year == t.last_year else f"{t.first_year}-{t.last_year}"
-            w.writerow({"quantity": t.quantity, "place": t.place, "year": span, "value": repr(t.value),
-                        "tolerance": repr(t.tolerance), "tolerance_reason": t.tolerance_reason,
-                        "weight": repr(t.weight), "source": t.source, "printed": t.printed})
+            w.writerow({"quantity": t.quantity, "place": t.place, "year": span, "value": repr(float(t.value)),
+                        "tolerance": repr(float(t.tolerance)), "tolerance_reason": t.tolerance_reason,
+                        "weight": repr(float(t.weight)), "source": t.source, "printed": t.printed})
     return path
