@@ -319,3 +319,33 @@ def test_version():
 
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and result.stdout.strip() == f"tuopin {version('tuopin')}"
+
+
+def test_a_run_never_writes_over_another_runs_folder(tmp_path):
+    """Same scenario and seed: the folder is resumed. Another seed into the default folder: a new
+    folder beside it. Another seed into a folder asked for: refused, unless --replace."""
+    copy_sanming(tmp_path)
+    path = write(tmp_path, "small.toml", '[scenario]\nextends = "sanming.toml"\nname = "small"\npopulation_scale = 0.02\n')
+    common = ["--no-plots", "--replicates", "1", "--workers", "1"]
+    out = tmp_path / "out"
+    assert runner.invoke(app, ["run", str(path), "--out", str(out), "--seed", "1", *common]).exit_code == 0
+    before = (out / "yearly.csv").read_bytes()
+    again = runner.invoke(app, ["run", str(path), "--out", str(out), "--seed", "1", *common])
+    assert again.exit_code == 0 and (out / "yearly.csv").read_bytes() == before
+    refused = runner.invoke(app, ["run", str(path), "--out", str(out), "--seed", "2", *common])
+    assert refused.exit_code == 3 and "holds another run" in refused.output and "--replace" in refused.output
+    assert (out / "yearly.csv").read_bytes() == before
+    replaced = runner.invoke(app, ["run", str(path), "--out", str(out), "--seed", "2", "--replace", *common])
+    assert replaced.exit_code == 0 and json.loads((out / "manifest.json").read_text())["root_seed"] == 2
+
+
+def test_a_default_folder_holding_another_run_is_passed_over(tmp_path, monkeypatch):
+    copy_sanming(tmp_path)
+    path = write(tmp_path, "small.toml", '[scenario]\nextends = "sanming.toml"\nname = "small"\npopulation_scale = 0.02\n')
+    monkeypatch.chdir(tmp_path)
+    common = ["--no-plots", "--replicates", "1", "--workers", "1"]
+    assert runner.invoke(app, ["run", str(path), "--seed", "1", *common]).exit_code == 0
+    result = runner.invoke(app, ["run", str(path), "--seed", "2", *common])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "results/small/manifest.json").read_text())["root_seed"] == 1
+    assert json.loads((tmp_path / "results/small-2/manifest.json").read_text())["root_seed"] == 2

@@ -349,3 +349,75 @@ def test_a_year_table_over_a_single_amount_keeps_it_for_unlisted_years(tmp_path,
     assert [spec.budget("employment", y) for y in spec.years] == [8e6, 9e6] + [base] * 4
     changed = sanming.with_changes({"budgets": {"employment": {2016: 1.0}}}).spec
     assert [changed.budget("employment", y) for y in changed.years] == [base, 1.0] + [base] * 4
+
+
+def test_include_lays_a_parameter_file_under_the_scenarios_own_parameters(tmp_path):
+    copy_sanming(tmp_path)
+    write(tmp_path, "fitted.toml", '[parameters]\n"shocks.illness_rate" = 0.02\n"programme.employment.effect" = 9000\n')
+    child = write(tmp_path, "child.toml", CHILD + 'include = ["fitted.toml"]\n'
+                  '[parameters]\n"programme.employment.effect" = 7000\n')
+    loaded = load_scenario(child)
+    assert loaded.params.value("shocks.illness_rate", 2016) == 0.02
+    assert loaded.params.value("programme.employment.effect", 2016) == 7000  # the scenario's own wins
+    assert loaded.prov["parameters.shocks.illness_rate"].endswith("fitted.toml")
+
+
+@pytest.mark.parametrize("body, key", [
+    ('[parameters]\n"shocks.ilness_rate" = 0.02\n', "shocks.ilness_rate"),
+    ('[budgets]\nindustry = 5\n', "budgets"),
+])
+def test_a_bad_included_file_is_named(tmp_path, body, key):
+    copy_sanming(tmp_path)
+    write(tmp_path, "fitted.toml", body)
+    child = write(tmp_path, "child.toml", CHILD + 'include = ["fitted.toml"]\n')
+    err = _refused(child)
+    assert "fitted.toml" in str(err) and key in str(err)
+
+
+def _sets(path: Path, rate: list[float], weight: list[float]) -> Path:
+    import pandas as pd
+
+    pd.DataFrame({"shocks.illness_rate": rate, "weight": weight}).to_parquet(path)
+    return path
+
+
+def test_parameter_sets_are_drawn_by_seed_and_recorded_by_content(tmp_path):
+    copy_sanming(tmp_path)
+    _sets(tmp_path / "posterior.parquet", [0.01, 0.02, 0.03], [1, 1, 2])
+    child = write(tmp_path, "child.toml", CHILD + 'parameter_sets = "posterior.parquet"\n')
+    loaded = load_scenario(child)
+    assert loaded.spec.scenario.parameter_sets == f"sha256:{loaded.parameter_sets.digest}"
+    drawn = [loaded.with_parameter_set(seed).params.value("shocks.illness_rate", 2016) for seed in range(200)]
+    assert set(drawn) == {0.01, 0.02, 0.03}
+    assert 0.35 < drawn.count(0.03) / len(drawn) < 0.65  # weight 2 of 4
+    assert drawn == [load_scenario(child).with_parameter_set(s).params.value("shocks.illness_rate", 2016)
+                     for s in range(200)]
+    # The same content elsewhere is the same scenario; other content is another.
+    other = tmp_path / "other"
+    copy_sanming(other)
+    _sets(other / "posterior.parquet", [0.01, 0.02, 0.03], [2, 2, 4])
+    write(other, "child.toml", CHILD + 'parameter_sets = "posterior.parquet"\n')
+    assert load_scenario(other / "child.toml").spec.digest() == loaded.spec.digest()
+    _sets(other / "posterior.parquet", [0.01, 0.02, 0.04], [1, 1, 2])
+    assert load_scenario(other / "child.toml").spec.digest() != loaded.spec.digest()
+
+
+@pytest.mark.parametrize("rate, weight, key", [
+    ([0.01], [-1], "weight"),
+    ([], [], "weight"),
+])
+def test_bad_parameter_sets_are_refused(tmp_path, rate, weight, key):
+    copy_sanming(tmp_path)
+    _sets(tmp_path / "posterior.parquet", rate, weight)
+    child = write(tmp_path, "child.toml", CHILD + 'parameter_sets = "posterior.parquet"\n')
+    assert key in str(_refused(child))
+
+
+def test_parameter_sets_naming_an_unknown_parameter_are_refused(tmp_path):
+    import pandas as pd
+
+    copy_sanming(tmp_path)
+    pd.DataFrame({"shocks.ilness_rate": [0.01]}).to_parquet(tmp_path / "posterior.parquet")
+    child = write(tmp_path, "child.toml", CHILD + 'parameter_sets = "posterior.parquet"\n')
+    err = _refused(child)
+    assert "posterior.parquet" in str(err) and "shocks.ilness_rate" in str(err) and "illness_rate" in str(err)

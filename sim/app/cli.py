@@ -77,6 +77,7 @@ def run(
     plots: Annotated[bool, typer.Option(help="Write PNG plots.")] = True,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     allow_outside: Annotated[bool, typer.Option(help="Let 'extends' reach files outside the scenario's folder.")] = False,
+    replace: Annotated[bool, typer.Option(help="Replace a results folder that holds another run (without it such a folder is refused, or, by default, passed over for results/<name>-N).")] = False,
 ) -> None:
     """Run a scenario: yearly tables (CSV, Parquet), plots, seeds, a manifest, and a summary here."""
     from ..analysis.report import summary_text
@@ -91,7 +92,7 @@ def run(
             seed, replicates = read_seed_file(seed_file)
         ens, manifest = run_scenario(loaded, seed=seed, replicates=replicates, workers=workers, out=out,
                                      plots=plots, progress=progress and sys.stderr.isatty(),
-                                     dask=dask_address(dask))
+                                     dask=dask_address(dask), replace=replace)
     if ens.reused or ens.replaced:
         typer.echo(_resume_note(ens), err=True)
     typer.echo(summary_text(ens))

@@ -111,14 +111,15 @@ def scenario_from_manifest(manifest: dict, path: Path) -> tuple[LoadedScenario, 
     """The manifest's scenario with every recorded parameter value; what could not be set (a
     parameter recorded there and unknown here: the run cannot be made as it was); and parameters
     added since the run (they had no value then: whether they change anything, the files show)."""
-    scenario = scenario_from_dict(manifest["scenario"], path)
+    scenario = scenario_from_dict(manifest["scenario"], path, manifest.get("parameter_sets"))
     recorded = manifest["parameters"]
     known = {p.name for p in scenario.params}
     differences = [f"{name}: in the manifest, unknown here" for name in sorted(set(recorded) - known)]
     notes = [f"{name}: here, not in the manifest (added since the run)" for name in sorted(known - set(recorded))]
     params = scenario.params.with_overrides({k: v for k, v in recorded.items() if k in known},
                                             origin=str(path), key_prefix="parameters")
-    return LoadedScenario(scenario.spec, scenario.files, params, scenario.raw, scenario.prov), differences, notes
+    return (LoadedScenario(scenario.spec, scenario.files, params, scenario.raw, scenario.prov, scenario.parameter_sets),
+            differences, notes)
 
 
 def reproduce(path: Path, out: Path | None = None, workers: int | None = None,

@@ -101,15 +101,55 @@ def default_out(scenario: LoadedScenario) -> Path:
     return Path("results") / scenario.name
 
 
+def _published_run(out: Path) -> dict | None:
+    """What made the run published in ``out`` (its manifest's identity fields), or None."""
+    import json
+
+    from ..execution.folder import published
+
+    folder = published(out)
+    if folder is None:
+        return None
+    try:
+        info = json.loads((folder / MANIFEST).read_text())
+        return {k: info.get(k) for k in ("scenario_name", "scenario_digest", "parameter_set_id", "root_seed")}
+    except (OSError, ValueError):
+        return None
+
+
+def settle_out(scenario: LoadedScenario, seed: int, out: Path | None, replace: bool = False) -> Path:
+    """The folder a run writes: never another run's silently. A folder that holds a run of the same
+    scenario, parameters and seed is resumed (more or fewer replicates included); one that holds
+    another run is refused if it was asked for, and passed over for a new ``<name>-N`` beside it
+    if it was the default — unless ``replace``."""
+    from ..execution.ensemble import parameters_digest
+    from ..execution.errors import OutputError
+
+    mine = {"scenario_name": scenario.name, "scenario_digest": scenario.spec.digest(),
+            "parameter_set_id": parameters_digest(scenario), "root_seed": seed}
+    candidates = [Path(out)] if out is not None else [default_out(scenario)] + [
+        default_out(scenario).with_name(f"{scenario.name}-{n}") for n in range(2, 1000)]
+    for folder in candidates:
+        theirs = _published_run(folder)
+        if theirs is None or theirs == mine or replace:
+            return folder
+        if out is not None:
+            raise OutputError(f"{folder} holds another run ({theirs['scenario_name']}, seed {theirs['root_seed']}, "
+                              "other settings): give another --out, or --replace to replace it")
+    raise OutputError(f"{candidates[0]}: no free results folder beside it")
+
+
 def run_scenario(scenario: LoadedScenario | str | Path, *, seed: int | None = None, replicates: int = 1,
                  workers: int | None = None, out: Path | None = None, plots: bool = True,
-                 progress: bool = True, dask: str | None = None, command: str = "run") -> tuple[Ensemble, Path]:
+                 progress: bool = True, dask: str | None = None, command: str = "run",
+                 replace: bool = False) -> tuple[Ensemble, Path]:
     """Run (or resume) the ensemble into ``out`` and publish its final files; returns the
-    ensemble and the manifest's path. Another run writing ``out`` is an OutputError."""
+    ensemble and the manifest's path. Another run writing ``out`` is an OutputError, and so is a
+    folder that holds another run (``settle_out``) unless ``replace``."""
     if not isinstance(scenario, LoadedScenario):
         scenario = load_scenario(scenario)
     seed, replicates, workers = ensemble_arguments(scenario, seed, replicates, workers, dask, "run_scenario")
-    out = Path(out) if out is not None else default_out(scenario)
+    out = settle_out(scenario, seed, out, replace)
     check_memory(scenario, 1 if dask else local_workers(workers, replicates))
     with locked(out), new_set(out) as staged:
         ens = ensemble_to_set(scenario, seed, replicates, out, staged.folder, workers=workers,

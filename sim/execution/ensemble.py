@@ -198,6 +198,8 @@ def manifest_info(ens: Ensemble, command: str) -> dict:
         "replicate_seeds": ens.seeds,
         "replicates": len(ens.seeds),
         "state_columns": list(FIELDS),
+        # A scenario's parameter sets travel with it: reproduce takes them from here.
+        "parameter_sets": scenario.parameter_sets.as_record() if scenario.parameter_sets else None,
     }
 
 

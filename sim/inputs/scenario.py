@@ -265,15 +265,19 @@ class LoadedScenario:
         return override_keys(self.params)
 
 
-def scenario_from_dict(raw: dict, origin: str | Path) -> LoadedScenario:
-    """A scenario from an already resolved table (e.g. the ``scenario`` of a run manifest)."""
+def scenario_from_dict(raw: dict, origin: str | Path, parameter_sets: Mapping | None = None) -> LoadedScenario:
+    """A scenario from an already resolved table (e.g. the ``scenario`` of a run manifest), with
+    its parameter sets as ``ParameterSets.as_record`` gives them, if it has any."""
     raw = {k: v for k, v in raw.items()}
     if isinstance(raw.get("scenario"), dict):
-        raw["scenario"] = {k: v for k, v in raw["scenario"].items() if not (k == "extends" and v is None)}
-    if raw.get("budget_shares") is None:
-        raw.pop("budget_shares", None)
+        raw["scenario"] = {k: v for k, v in raw["scenario"].items()
+                           if not (k in ("extends", "parameter_sets") and v is None)}
+    for key in ("budget_shares",):
+        if raw.get(key) is None:
+            raw.pop(key, None)
     prov = {k: str(origin) for k in _leaf_keys(raw)}
-    return _validate(raw, [Path(origin)], prov, base_params=ParameterSet.defaults())
+    sets = ParameterSets.from_record(parameter_sets, origin) if parameter_sets else None
+    return _validate(raw, [Path(origin)], prov, base_params=ParameterSet.defaults(), sets=sets)
 
 
 def load_scenario(path: str | Path, *, allow_outside: bool = False) -> LoadedScenario:
@@ -350,8 +354,30 @@ class ParameterSets:
                 raise InputError(path, name, None, "not a parameter" + _suggestion(name, [p.name for p in params]))
         if not len(df) or not np.isfinite(weights).all() or (weights < 0).any() or weights.sum() <= 0:
             raise InputError(path, "weight", None, "parameter sets need rows and finite weights >= 0 with a positive sum")
-        digest = hashlib.sha256(df.to_csv(index=False).encode() + weights.tobytes()).hexdigest()
-        return cls(list(df.columns), df.to_numpy(dtype=float), weights, digest)
+        values = df.to_numpy(dtype=float)
+        return cls(list(df.columns), values, weights, cls.digest_of(list(df.columns), values, weights))
+
+    def as_record(self) -> dict:
+        """The sets as plain data (for a manifest)."""
+        return {"names": self.names, "values": self.values.tolist(), "weights": self.weights.tolist()}
+
+    @classmethod
+    def from_record(cls, record: Mapping, origin: Any) -> "ParameterSets":
+        import numpy as np
+
+        try:
+            names = [str(n) for n in record["names"]]
+            values = np.array(record["values"], dtype=float).reshape(-1, len(names))
+            weights = np.array(record["weights"], dtype=float)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(origin, "parameter_sets", None, f"not a record of parameter sets: {exc}") from None
+        return cls(names, values, weights, cls.digest_of(names, values, weights))
+
+    @staticmethod
+    def digest_of(names: list[str], values: "np.ndarray", weights: "np.ndarray") -> str:
+        """The sets' identity: the same names, values and (normalised) weights, the same digest."""
+        record = {"names": names, "values": values.tolist(), "weights": (weights / weights.sum()).tolist()}
+        return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
 
     def draw(self, seed: int) -> dict[str, float]:
         """The parameter set a run with ``seed`` takes: a weighted draw from the seed's own stream."""
