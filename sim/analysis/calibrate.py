@@ -129,7 +129,10 @@ class Settings:
     replicates: int = 2
 
     def fingerprint(self) -> str:
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
+        """The identity of the work kept on disk. The number of generations is left out: a
+        generation depends only on those before it, so asking for more extends a calibration."""
+        settings = {k: v for k, v in asdict(self).items() if k != "generations"}
+        return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
 @dataclass

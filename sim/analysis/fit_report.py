@@ -11,8 +11,6 @@ self-contained HTML page (the figures embedded, no network needed).
 
 from __future__ import annotations
 
-import base64
-import html
 import io
 from pathlib import Path
 from typing import Sequence
@@ -29,6 +27,7 @@ from ..execution.output import write_bytes  # noqa: E402
 from ..inputs.scenario import LoadedScenario  # noqa: E402
 from ..inputs.targets import TOTAL, Target  # noqa: E402
 from ..model import simulate  # noqa: E402
+from . import html as page  # noqa: E402
 from .observe import DEVELOPMENT, observe  # noqa: E402
 
 LOW, HIGH = 0.05, 0.95
@@ -202,21 +201,15 @@ def write_report(out: Path, scenario: LoadedScenario, targets: Sequence[Target],
     within = table.within_tolerance.mean()
     shown = table[["target", "value", "tolerance", "simulated_median", "simulated_p05", "simulated_p95",
                    "error_in_tolerances", "source"]].copy()
-    body = [f"<h1>{html.escape(title or 'Calibration fit report')}</h1>",
+    body = [f"<h1>{page.text(title or 'Calibration fit report')}</h1>",
             f"<p>{len(targets)} targets; {within:.0%} of them within their tolerance by the median of "
             f"{runs} runs, each with its own seed and a parameter set drawn from the posterior "
             f"({len(posterior)} accepted parameter sets). Intervals are 5–95 % over those runs: chance and "
             f"parameter uncertainty together.</p>"]
-    for name, png in figures.items():
-        body.append(f"<h2>{html.escape(name.replace('_', ' '))}</h2>"
-                    f"<img alt='{name}' src='data:image/png;base64,{base64.b64encode(png).decode()}'>")
-    body.append("<h2>Targets</h2>" + shown.to_html(index=False, float_format=lambda v: f"{v:,.4g}",
-                                                  classes="fit", border=0))
-    style = ("body{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#222}"
-             "table.fit{border-collapse:collapse;font-size:12px}table.fit td,table.fit th{padding:2px 6px;"
-             "border-bottom:1px solid #ddd;text-align:right}img{max-width:100%}")
-    page = f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>" \
-           f"<style>{style}</style></head><body>{''.join(body)}</body></html>"
-    write_bytes(out / "report.html", page.encode())
+    for name, data in figures.items():
+        body.append(f"<h2>{page.text(name.replace('_', ' '))}</h2>{page.image(data, name)}")
+    body.append("<h2>Targets</h2>" + page.table(shown))
+    text = page.page(title or "Calibration fit report", body)
+    write_bytes(out / "report.html", text.encode())
     paths.append(out / "report.html")
     return paths

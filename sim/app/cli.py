@@ -18,7 +18,7 @@ from ..execution.errors import EnsembleError, OutputError
 from ..execution.executors import DASK_ENV
 from ..inputs.arguments import COMMAND_LINE, MAX_REPLICATES, check_replicates, check_seed, check_workers
 from ..inputs.errors import InputError
-from . import calibration_commands
+from . import calibration_commands, compare_commands
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="tuopin: agent-based scenarios of exits from and returns to poverty.")
@@ -177,6 +177,7 @@ def params(
 
 app.command()(calibration_commands.calibrate)
 app.command()(calibration_commands.sensitivity)
+compare_commands.register(app)
 
 
 @app.command()

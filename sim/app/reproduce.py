@@ -20,15 +20,18 @@ from pathlib import Path
 from ..core.streams import replicate_seeds
 from ..execution.errors import OutputError
 from ..execution.folder import SETS
+from ..execution.folder import published as published_set
 from ..execution.output import RESULT_PACKAGES, compare_outputs, versions
 from ..inputs.arguments import check_replicates, check_seed
 from ..inputs.errors import InputError
 from ..inputs.scenario import LoadedScenario, scenario_from_dict
 from .runs import run_scenario
 
-# The fields a reproduction needs, with the JSON type each must have.
-MANIFEST_FIELDS = {"scenario": dict, "parameters": dict, "root_seed": int, "replicates": int, "outputs": dict,
-                   "versions": dict}
+# The fields a reproduction needs, with the JSON type each must have: those of every manifest,
+# and those of a run's scenario (a comparison has one such record per option).
+MANIFEST_FIELDS = {"root_seed": int, "replicates": int, "outputs": dict, "versions": dict}
+RUN_FIELDS = {"scenario": dict, "parameters": dict}
+COMPARE = "compare"  # the command whose manifests hold ``options``
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 REPRODUCED = "-reproduced"  # a reproduction's folder: the results folder's name and this
 MAX_FRESH_FOLDERS = 1000    # reproductions of one run kept side by side before --out is needed
@@ -82,11 +85,15 @@ def load_manifest(path: Path, shown: Path | None = None) -> dict:
         raise InputError(shown, "", None, f"cannot read the manifest: {exc}") from None
     if not isinstance(manifest, dict):
         raise InputError(shown, "", manifest, "a manifest is a JSON object of fields", ", ".join(MANIFEST_FIELDS))
-    for key, kind in MANIFEST_FIELDS.items():
-        if key not in manifest:
-            raise InputError(shown, key, None, "missing from the manifest")
-        if not isinstance(manifest[key], kind):
-            raise InputError(shown, key, manifest[key], f"must be a JSON {'object' if kind is dict else 'integer'}")
+    _check_fields(manifest, MANIFEST_FIELDS, shown)
+    if manifest.get("command") == COMPARE:
+        options = manifest.get("options")
+        if not isinstance(options, list) or not options or not all(isinstance(o, dict) for o in options):
+            raise InputError(shown, "options", options, "a comparison's manifest lists its options as JSON objects")
+        for i, option in enumerate(options):
+            _check_fields(option, {**RUN_FIELDS, "name": str}, shown, f"options.{i}.")
+    else:
+        _check_fields(manifest, RUN_FIELDS, shown)
     root = check_seed(manifest["root_seed"], shown, "root_seed")
     replicates = check_replicates(manifest["replicates"], shown, "replicates")
     if "replicate_seeds" in manifest and manifest["replicate_seeds"] != replicate_seeds(root, replicates):
@@ -101,6 +108,15 @@ def load_manifest(path: Path, shown: Path | None = None) -> dict:
         if not isinstance(version, str):
             raise InputError(shown, f"versions.{name}", version, "a version must be a string")
     return manifest
+
+
+def _check_fields(record: dict, fields: dict, shown: Path, prefix: str = "") -> None:
+    for key, kind in fields.items():
+        if key not in record:
+            raise InputError(shown, prefix + key, None, "missing from the manifest")
+        if not isinstance(record[key], kind) or isinstance(record[key], bool):
+            what = {dict: "object", int: "integer", str: "string"}[kind]
+            raise InputError(shown, prefix + key, record[key], f"must be a JSON {what}")
 
 
 def _plain_file_name(name: str) -> bool:
@@ -134,16 +150,32 @@ def reproduce(path: Path, out: Path | None = None, workers: int | None = None,
     published = compare_outputs(real.parent, manifest["outputs"])
     if all(status == "missing" for status in published.values()):
         published = {}  # a manifest on its own: nothing published to check
-    scenario, param_diff, param_notes = scenario_from_manifest(manifest, path)
+    records = manifest["options"] if manifest.get("command") == COMPARE else [manifest]
+    scenarios, param_diff, param_notes = [], [], []
+    for record in records:
+        scenario, differences, notes = scenario_from_manifest(record, path)
+        scenarios.append(scenario)
+        prefix = f"{record['name']}: " if record is not manifest else ""
+        param_diff += [prefix + d for d in differences]
+        param_notes += [prefix + n for n in notes]
     now = versions()
     then = manifest["versions"]
     version_diff = {pkg: (then.get(pkg, "?"), now.get(pkg, "?")) for pkg in RESULT_PACKAGES
                     if then.get(pkg) != now.get(pkg)}
     out = check_fresh(out, "reproduce", "out") if out is not None else fresh_folder(results_folder(path))
-    plots = any(name.endswith(".png") for name in manifest["outputs"])
-    ens, _ = run_scenario(scenario, seed=manifest["root_seed"], replicates=manifest["replicates"], workers=workers,
-                          out=out, plots=plots, progress=progress, dask=dask, command="reproduce")
-    files = compare_outputs(ens.files, manifest["outputs"])
+    if manifest.get("command") == COMPARE:
+        from .compare_commands import compare_to_folder
+
+        _, again = compare_to_folder(scenarios, out, names=[r["name"] for r in records], seed=manifest["root_seed"],
+                                     replicates=manifest["replicates"], workers=workers, dask=dask,
+                                     progress=progress, command="reproduce")
+        folder = published_set(again.parent)
+    else:
+        plots = any(name.endswith(".png") for name in manifest["outputs"])
+        ens, _ = run_scenario(scenarios[0], seed=manifest["root_seed"], replicates=manifest["replicates"],
+                              workers=workers, out=out, plots=plots, progress=progress, dask=dask, command="reproduce")
+        folder = ens.files
+    files = compare_outputs(folder, manifest["outputs"])
     return Reproduction(files, version_diff, param_diff, param_notes, out, published)
 
 
