@@ -4,6 +4,8 @@ PY := $(shell scripts/find-python)
 VENV := .venv
 BIN := $(VENV)/bin
 SCENARIO ?= scenarios/sanming.toml
+# A small ensemble, so that the plots have bands and the summary has intervals.
+REPLICATES ?= 10
 
 CHROMIUM ?= /usr/bin/chromium
 
@@ -19,7 +21,7 @@ $(BIN)/.installed: requirements.lock pyproject.toml
 install: $(BIN)/.installed
 
 run: install
-	$(BIN)/tuopin run $(SCENARIO)
+	$(BIN)/tuopin run $(SCENARIO) --replicates $(REPLICATES)
 
 # Browser tests drive Debian's Chromium (headless, through Playwright); install it once.
 browser:

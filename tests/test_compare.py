@@ -221,3 +221,22 @@ def test_html_report_in_a_browser(published, tmp_path):
     assert not [m for m in messages if m[0] == "error"], messages
     assert all(url.startswith("file:") or url.startswith("data:") for url in requests)
     assert (tmp_path / "compare_report.png").stat().st_size > 50_000
+
+
+@pytest.mark.parametrize("change, key", [
+    (lambda m: m.update(options=[]), "options"),
+    (lambda m: m.update(options={"a": 1}), "options"),
+    (lambda m: m["options"][1].pop("scenario"), "options.1.scenario"),
+    (lambda m: m["options"][0].update(name=5), "options.0.name"),
+])
+def test_a_tampered_comparison_manifest_is_one_error_line(published, tmp_path, change, key):
+    _, manifest = published
+    info = json.loads(manifest.read_text())
+    change(info)
+    bad = tmp_path / "m" / "manifest.json"
+    bad.parent.mkdir()
+    bad.write_text(json.dumps(info))
+    result = runner.invoke(app, ["reproduce", str(bad), "--out", str(tmp_path / "again"), "--workers", "1"])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {bad}: {key} = "), lines

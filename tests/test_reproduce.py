@@ -261,7 +261,7 @@ TAMPERED = {
     "seeds that are not the root seed's": (lambda m: m.update(replicate_seeds=[1, 2]), "replicate_seeds", "[1, 2]"),
     "a county list that is a table": (lambda m: m["scenario"]["population"].update(counties={"a": 1}),
                                       "population.counties", "{'a': 1}"),
-    "fields missing": (lambda m: (m.clear(), m.update({"list": True})), "scenario", "None"),
+    "fields missing": (lambda m: (m.clear(), m.update({"list": True})), "root_seed", "None"),
 }
 
 

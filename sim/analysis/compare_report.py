@@ -24,8 +24,8 @@ from ..execution.ensemble import plan_targets  # noqa: E402
 from ..inputs.scenario import PROGRAMME_NAMES  # noqa: E402
 from . import html as page  # noqa: E402
 from .compare import DIFFERENCES, HIGH, LOW, MARGINAL, Comparison  # noqa: E402
+from .terminal import WIDTH, short, span  # noqa: E402
 
-WIDTH = 100  # terminal columns the table fits
 LABELS = {
     "sustained_exits_persons": "sustained exits (persons)",
     "persons_kept_out": "persons kept out (person-years)",
@@ -157,32 +157,11 @@ def charts(cmp: Comparison) -> dict[str, "plt.Figure"]:
 
 # --- the terminal table ---------------------------------------------------------------------
 
-def _short(v: float) -> str:
-    """A number in few characters: 61,234 → 61.2k, 2.3e8 → 230M, 0.0277 → 0.0277."""
-    if v is None or not np.isfinite(v):
-        return "–"
-    a = abs(v)
-    for size, suffix in ((1e9, "bn"), (1e6, "M"), (1e3, "k")):
-        if a >= size:
-            x = v / size
-            return (f"{x:.0f}" if abs(x) >= 100 else f"{x:.1f}" if abs(x) >= 10 else f"{x:.2f}") + suffix
-    return f"{v:.0f}" if a >= 100 else f"{v:.3g}"
-
-
-def _range(lo: float, hi: float) -> str:
-    """An interval in few characters: 84.3–86.4k (one suffix when both ends share it)."""
-    a, b = _short(lo), _short(hi)
-    suffix = next((x for x in ("bn", "M", "k") if a.endswith(x) and b.endswith(x)), "")
-    if a.startswith("-") or b.startswith("-"):
-        return f"{a} to {b}"
-    return f"{a[:len(a) - len(suffix)]}–{b}" if suffix else f"{a}–{b}"
-
-
 def _cell(row: pd.Series, lo: str = "p05", hi: str = "p95", scale: float = 1.0) -> str:
-    mean = _short(row["mean"] * scale)
+    mean = short(row["mean"] * scale)
     if not (np.isfinite(row["mean"]) and np.isfinite(row[lo]) and np.isfinite(row[hi])):
         return mean
-    return f"{mean}\n{_range(row[lo] * scale, row[hi] * scale)}"
+    return f"{mean}\n{span(row[lo] * scale, row[hi] * scale)}"
 
 
 def terminal_text(cmp: Comparison, width: int = WIDTH) -> str:

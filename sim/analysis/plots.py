@@ -1,4 +1,5 @@
-"""PNG plots of an ensemble: registered poor against the plan, exits by pathway, spending."""
+"""PNG plots of an ensemble: registered poor against the plan, exits by pathway, spending, and
+returns with the cost of exits (each with a 5–95 % band over replicates when there are several)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 
 from ..execution.output import write_bytes  # noqa: E402
 from ..core.budget import TOTAL  # noqa: E402
@@ -26,7 +28,8 @@ def plot_all(ens, folder: Path) -> list[Path]:
     folder = Path(folder)
     return [registered(ens, folder / "registered_poor.png"),
             pathways(ens, folder / "exits_by_pathway.png"),
-            spending(ens, folder / "spending.png")]
+            spending(ens, folder / "spending.png"),
+            returns_and_cost(ens, folder / "returns_and_cost.png")]
 
 
 def registered(ens, path: Path) -> Path:
@@ -69,4 +72,35 @@ def spending(ens, path: Path) -> Path:
     ax.set_title("Spending by programme against the total budget")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3, axis="y")
+    return _save(fig, path)
+
+
+def _band(ax, table, column: str, scale: float = 1.0, label: str = "model (mean)") -> None:
+    """Mean by year and, with several replicates, the 5–95 % band; ``table`` has replicate, year."""
+    g = table.groupby("year")[column]
+    mean = g.mean() / scale
+    ax.plot(mean.index, mean.values, marker="o", label=label)
+    if table.replicate.nunique() > 1:
+        ax.fill_between(mean.index, g.quantile(0.05) / scale, g.quantile(0.95) / scale, alpha=0.25, label="5–95 %")
+
+
+def returns_and_cost(ens, path: Path) -> Path:
+    """Left: the return rate by year. Right: what an exit that lasted has cost so far — spending
+    to date over persons who exited and were not back on the register at the year's end."""
+    y = ens.yearly[ens.yearly.county == TOTAL].sort_values(["replicate", "year"]).copy()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    _band(left, y.dropna(subset=["return_rate"]), "return_rate", scale=0.01)
+    left.set(xlabel="year", ylabel="return rate (%)", title="Returns over households exited before")
+    first = y.groupby("replicate").year.transform("min")
+    before = y[y.year == first].set_index("replicate")
+    pre_run = (before.exited_persons_end - before.exits_persons + before.returns_persons)
+    y["lasting"] = y.exited_persons_end - y.replicate.map(pre_run)
+    y["spent_to_date"] = y.groupby("replicate").spent.cumsum()
+    y["cost"] = y.spent_to_date / y.lasting.where(y.lasting > 0)
+    _band(right, y.dropna(subset=["cost"]), "cost")
+    right.set(xlabel="year", ylabel="yuan per person", title="Spending to date per exit that lasted")
+    for ax in (left, right):
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
     return _save(fig, path)

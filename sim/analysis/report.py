@@ -5,48 +5,59 @@ from __future__ import annotations
 import pandas as pd
 
 from ..core.budget import TOTAL
+from .terminal import WIDTH, render, short, span
 
 
-def _fmt(mean, low=None, high=None, scale=1.0, digits=0) -> str:
+def _cell(r, name: str, multi: bool, scale: float = 1.0) -> str:
+    mean = r[f"{name}_mean"]
     if pd.isna(mean):
         return "–"  # e.g. a return rate in the first year, when nobody has exited yet
-    text = f"{mean / scale:,.{digits}f}"
-    if low is not None and not pd.isna(low):
-        text += f" [{low / scale:,.{digits}f}–{high / scale:,.{digits}f}]"
-    return text
+    if not multi:
+        return short(mean * scale)
+    return f"{short(mean * scale)}\n{span(r[f'{name}_p05'] * scale, r[f'{name}_p95'] * scale)}"
 
 
-def summary_text(ens) -> str:
+def summary_text(ens, width: int = WIDTH) -> str:
+    """The run by year (mean and 5–95 % with several replicates), exits by pathway and spending by
+    programme, as plain text that fits ``width`` columns."""
+    from rich import box
+    from rich.table import Table
+
     s = ens.summary()
     multi = len(ens.seeds) > 1
-    lines = [f"{ens.scenario.spec.scenario.title or ens.scenario.name}",
-             f"seed {ens.root_seed}, {len(ens.seeds)} replicate(s)"
-             + (" — mean [5–95 %]" if multi else ""), ""]
-    rows = []
+    head = (f"{ens.scenario.spec.scenario.title or ens.scenario.name}\n"
+            f"seed {ens.root_seed}, {len(ens.seeds)} replicate(s)" + (": mean and 5–95 %" if multi else ""))
+    years = Table(box=box.SIMPLE_HEAD, title=head, title_justify="left")
+    columns = [("registered poor\n(persons)", "poor_persons_end", 1.0), ("exits", "exits_persons", 1.0),
+               ("returns", "returns_persons", 1.0), ("new entries", "entries_persons", 1.0),
+               ("return\nrate %", "return_rate", 100.0), ("spent\n(yuan)", "spent", 1.0)]
+    years.add_column("year")
+    years.add_column(columns[0][0], justify="right")
+    years.add_column("plan\ntarget", justify="right")
+    for label, *_ in columns[1:]:
+        years.add_column(label, justify="right")
     for _, r in s.iterrows():
-        def col(name, scale=1.0, digits=0):
-            if multi:
-                return _fmt(r[f"{name}_mean"], r[f"{name}_p05"], r[f"{name}_p95"], scale, digits)
-            return _fmt(r[f"{name}_mean"], scale=scale, digits=digits)
-        rows.append({
-            "year": int(r.year),
-            "registered poor (persons)": col("poor_persons_end"),
-            "plan target": "" if pd.isna(r.get("target_poor_persons_end")) else f"{r.target_poor_persons_end:,.0f}",
-            "exits": col("exits_persons"),
-            "returns": col("returns_persons"),
-            "new entries": col("entries_persons"),
-            "return rate %": col("return_rate", 0.01, 1),
-            "spent (M yuan)": col("spent", 1e6, 1),
-        })
-    lines.append(pd.DataFrame(rows).to_string(index=False))
+        target = r.get("target_poor_persons_end")
+        years.add_row(str(int(r.year)), _cell(r, "poor_persons_end", multi), "" if pd.isna(target) else short(target),
+                      *[_cell(r, name, multi, scale) for _, name, scale in columns[1:]])
 
     pw = ens.pathways[ens.pathways.county == TOTAL]
     table = pw.groupby(["year", "pathway"], sort=False).exits_persons.mean().unstack("pathway")
-    lines += ["", "Exits by pathway (persons, mean):", table.round(0).astype(int).to_string()]
+    pathways = Table(box=box.SIMPLE_HEAD, title="Exits by pathway (persons, mean)", title_justify="left")
+    pathways.add_column("year")
+    for col in table.columns:
+        pathways.add_column(str(col), justify="right")
+    for year, row in table.iterrows():
+        pathways.add_row(str(year), *[short(v) for v in row])
 
     sp = ens.spending[ens.spending.county == TOTAL]
     spent = sp.groupby(["year", "programme"], sort=False)[["budget", "spent"]].mean()
-    tab = (spent.spent / 1e6).round(1).unstack("programme")
-    tab["budget"] = (spent.budget.groupby("year").sum() / 1e6).round(1)
-    lines += ["", "Spending by programme (million yuan, mean):", tab.to_string()]
-    return "\n".join(lines)
+    tab = spent.spent.unstack("programme")
+    tab["budget"] = spent.budget.groupby("year").sum()
+    spending = Table(box=box.SIMPLE_HEAD, title="Spending by programme (yuan, mean)", title_justify="left")
+    spending.add_column("year")
+    for col in tab.columns:
+        spending.add_column(str(col), justify="right")
+    for year, row in tab.iterrows():
+        spending.add_row(str(year), *[short(v) for v in row])
+    return render(years, pathways, spending, width=width)
