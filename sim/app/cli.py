@@ -177,6 +177,7 @@ def params(
 
 app.command()(calibration_commands.calibrate)
 app.command()(calibration_commands.sensitivity)
+from . import dashboard; app.command()(dashboard.dashboard)  # noqa: E402,E702 (beside the other commands)
 compare_commands.register(app)
 
 
