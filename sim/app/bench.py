@@ -9,6 +9,9 @@ Three parts, each returning a dict that ``--json`` prints as it is:
   (``run_ensemble(workers=...)``), and the wall time of 100 replicates on 2 processes.
 - ``bench_province()``: the Yunnan scenarios at full size (≈ 1.3 M registered households, and the
   whole rural population of ≈ 10 M households), 60 months each: build time, run time, peak memory.
+- ``bench_optimize()``: the wall time of ``tuopin optimize`` on Sanming at full size on 2
+  processes, measured on a reduced configuration, the default configuration's time extrapolated
+  from its simulations per second (``format_optimize`` prints it against the 10-minute target).
 
 Every population size and every province runs in a fresh process (``python -m sim.app.bench ...``), so
 that its peak memory (``ru_maxrss``) is its own. ``run_all`` runs the three parts and
@@ -305,6 +308,75 @@ def format_calibration(c: dict) -> str:
             f"<= {c['target_seconds']:.0f} s, ratio to target {c['ratio_to_target']}")
 
 
+# ---- the budget optimiser -------------------------------------------------------------------------
+
+TARGET_OPTIMIZE_SECONDS = 600.0           # `tuopin optimize scenarios/sanming.toml` (default settings) on 2 cores
+
+
+def optimize_simulations(evaluations: int, replicates: int, confirm_replicates: int, levels: int,
+                         tradeoff_evaluations: int) -> int:
+    """Simulations an optimisation runs at most (candidates that repeat one run before are not
+    run again, so it may run fewer): ``levels`` trade-off totals besides the given one."""
+    return replicates * (evaluations + levels * tradeoff_evaluations) + confirm_replicates * 2 * (levels + 1)
+
+
+def bench_optimize(evaluations: int = 16, workers: int = 2, scenario=None, **settings) -> dict:
+    """Wall time of ``tuopin optimize`` on Sanming at full size, measured on a reduced
+    configuration (``evaluations`` candidates, no trade-off curve, the default replicates and
+    confirmation replicates unless ``settings`` say otherwise) on ``workers`` processes; the
+    default configuration's time is extrapolated from the measured simulations per second (worker
+    start-up included, so the estimate errs long). A full default run recorded in
+    results/<scenario>-optimize is reported too."""
+    from ..analysis import optimize as om
+    from ..inputs.scenario import load_scenario
+
+    loaded = scenario if scenario is not None else load_scenario(SCENARIO)
+    t0 = time.perf_counter()
+    opt = om.optimize(loaded, evaluations=evaluations, tradeoff=(), workers=workers, **settings)
+    seconds = time.perf_counter() - t0
+    rate = opt.simulations / seconds
+    levels = sum(1 for f in om.DEFAULT_TRADEOFF if f != 1.0)
+    default = {"evaluations": om.DEFAULT_EVALUATIONS, "replicates": om.DEFAULT_REPLICATES,
+               "confirm_replicates": om.DEFAULT_CONFIRM_REPLICATES, "levels": levels,
+               "tradeoff_evaluations": om.DEFAULT_TRADEOFF_EVALUATIONS}
+    sims = optimize_simulations(**default)
+    recorded = None
+    manifest = ROOT / om.default_out(loaded) / "manifest.json"
+    if scenario is None and manifest.is_file():
+        info = json.loads(manifest.read_text())
+        s = info.get("settings", {})
+        if (info.get("command") == "optimize" and s.get("evaluations") == om.DEFAULT_EVALUATIONS
+                and s.get("replicates") == om.DEFAULT_REPLICATES
+                and s.get("tradeoff") == list(om.DEFAULT_TRADEOFF) and info.get("workers") in (None, 2)):
+            recorded = info.get("elapsed_seconds")
+    estimate = sims / rate
+    return {"scenario": loaded.name, "workers": workers, "evaluations": len(opt.candidates),
+            "replicates": opt.settings.replicates, "confirm_replicates": opt.settings.confirm_replicates,
+            "simulations": opt.simulations, "seconds": round(seconds, 1),
+            "simulations_per_second": round(rate, 2),
+            "best_shares": {p: round(float(v), 4) for p, v in zip(opt.programmes, opt.best.shares)},
+            "baseline_shares": {p: round(float(v), 4) for p, v in zip(opt.programmes, opt.space.baseline)},
+            "default_configuration": default, "default_simulations": sims,
+            "default_estimate_seconds": round(estimate, 1), "default_recorded_seconds": recorded,
+            "target_seconds": TARGET_OPTIMIZE_SECONDS,
+            "ratio_to_target": round((recorded or estimate) / TARGET_OPTIMIZE_SECONDS, 2)}
+
+
+def format_optimize(o: dict) -> str:
+    d = o["default_configuration"]
+    split = ", ".join(f"{p} {v:.1%}" for p, v in o["best_shares"].items())
+    recorded = (f"; a full default run took {o['default_recorded_seconds']:.0f} s"
+                if o["default_recorded_seconds"] else "")
+    return (f"{o['scenario']} (reduced: {o['evaluations']} candidates × {o['replicates']} replicates, "
+            f"no trade-off curve, {o['confirm_replicates']} confirmation replicates) on {o['workers']} processes: "
+            f"{o['simulations']} simulations in {o['seconds']} s, {o['simulations_per_second']} simulations/s"
+            f"\nbest split found: {split}"
+            f"\ndefault configuration ({d['evaluations']} candidates, trade-off {d['levels']} × "
+            f"{d['tradeoff_evaluations']}, {d['confirm_replicates']} confirmation replicates: at most "
+            f"{o['default_simulations']} simulations): about {o['default_estimate_seconds']:.0f} s at that rate"
+            f"{recorded}; target <= {o['target_seconds']:.0f} s, ratio to target {o['ratio_to_target']}")
+
+
 def run_all(sizes: list[int], months: int, *, quick: bool = False, replicates: int = 10) -> dict:
     """All four parts. ``quick``: skip the 10 M-household province run and estimate the time of 100
     replicates from the 2-process rate instead of running them."""
@@ -312,6 +384,7 @@ def run_all(sizes: list[int], months: int, *, quick: bool = False, replicates: i
     figures["replicates"] = bench_replicates(replicates=replicates, big=None if quick else 100)
     figures["province"] = bench_province(["yunnan"] if quick else None)
     figures["calibration"] = bench_calibration()
+    figures["optimize"] = bench_optimize()
     return figures
 
 
@@ -361,6 +434,8 @@ def format_all(figures: dict) -> str:
         parts += ["", "== whole provinces ==", format_province(figures["province"])]
     if "calibration" in figures:
         parts += ["", "== calibration ==", format_calibration(figures["calibration"])]
+    if "optimize" in figures:
+        parts += ["", "== budget optimiser ==", format_optimize(figures["optimize"])]
     return "\n".join(parts)
 
 

@@ -179,6 +179,7 @@ app.command()(calibration_commands.calibrate)
 app.command()(calibration_commands.sensitivity)
 from . import dashboard; app.command()(dashboard.dashboard)  # noqa: E402,E702 (beside the other commands)
 compare_commands.register(app)
+from . import optimize_commands; optimize_commands.register(app)  # noqa: E402,E702 (beside the other commands)
 
 
 @app.command()
