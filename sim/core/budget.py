@@ -11,6 +11,13 @@ programme's lists are dropped before the next is drawn up, so memory holds one q
 In December the programmes' last claims (the dibao settlement) are paid from what each county has
 left.
 
+A programme given a coverage target for the year instead of a budget (``sim/core/coverage.py``) is
+funded as far as its target needs: each county funds the shortest prefix of the same queue that
+reaches the target share of the programme's base (within its capacity), then village projects at
+the programme's village share of that money; what it takes is the county's budget for the
+programme that year, and its December claims are paid in full. The ledger records every
+programme-year's base, covered households and, under a target, the target and any shortfall.
+
 Everything is counted at the simulated sample's scale (``scenario.population_scale``): budgets are
 scaled down here, and the ledger's tables scale counts and money back up to full size.
 """
@@ -25,6 +32,7 @@ import pandas as pd
 
 from ..inputs.scenario import Scenario
 from .allocation import Allocation, Funding, Queue, assemble, fund_prefix
+from .coverage import Coverage, fund_to_target
 from .state import Counties, Households, Villages
 
 if TYPE_CHECKING:
@@ -48,21 +56,43 @@ class Offer:
     """One programme's January lists for every county."""
 
     programme: "Programme"
-    budget: np.ndarray             # yuan per county (sample scale)
+    budget: np.ndarray             # yuan per county (sample scale); under a coverage target, what
+                                   # the counties' decisions take (``fund_county`` fills it in)
     capacity: np.ndarray           # most new enrolments per county
     households: Queue
     villages: Queue | None         # candidate villages, if the programme funds village projects
+    coverage: Coverage | None = None  # the programme's base, and its target if it has one this year
 
 
 def fund_county(j: int, offer: Offer) -> tuple[Funding, Funding]:
     """County j's decision on one programme: village projects from the programme's village share
-    of its budget, then households from what is left (within the programme's capacity)."""
+    of its budget, then households from what is left (within the programme's capacity). Under a
+    coverage target: households as far as the target needs, then village projects."""
+    if offer.coverage is not None and offer.coverage.target is not None:
+        return _fund_county_to_target(j, offer)
     village = Funding()
     if offer.villages is not None:
         cost, tier = offer.villages.part(j)
         village = fund_prefix(cost, tier, offer.budget[j] * offer.programme.villages.share, len(cost))
     cost, tier = offer.households.part(j)
     return village, fund_prefix(cost, tier, offer.budget[j] - village.spent, offer.capacity[j])
+
+
+def _fund_county_to_target(j: int, offer: Offer) -> tuple[Funding, Funding]:
+    """Households up to the target (``fund_to_target``), then village projects from the money the
+    programme's village share adds to theirs (a share s of the whole: s / (1 − s) of the households'
+    cost; scenario validation keeps s below 1). The county's budget is what both take."""
+    queue, coverage = offer.households, offer.coverage
+    cost, tier = queue.part(j)
+    counts = coverage.served[queue.idx[queue.bounds[j]:queue.bounds[j + 1]]]
+    households = fund_to_target(cost, tier, counts, int(coverage.need[j]), offer.capacity[j])
+    village = Funding()
+    if offer.villages is not None:
+        share = offer.programme.villages.share
+        v_cost, v_tier = offer.villages.part(j)
+        village = fund_prefix(v_cost, v_tier, households.spent * share / (1 - share), len(v_cost))
+    offer.budget[j] = village.spent + households.spent
+    return village, households
 
 
 def fund_claims(county: np.ndarray, n_counties: int, idx: np.ndarray, amounts: np.ndarray,
@@ -110,12 +140,15 @@ class BudgetYear:
         continuing = prog.continuing(hh)
         prog.stop(hh, np.flatnonzero(prog.supported(hh) & ~continuing))  # past the exit window
         cont = np.flatnonzero(continuing)
-        cand = np.flatnonzero(prog.candidates(hh))
+        candidates = prog.candidates(hh)
+        cand = np.flatnonzero(candidates)
         tier = prog.tier(hh, cand) if prog.ctx.precise else np.zeros(len(cand), np.int8)
+        coverage = Coverage.of(prog, hh, continuing, candidates, n_c, self.spec.coverage_target(prog.name, year))
+        del candidates
         queue = Queue.build(hh.county, n_c, cont, prog.annual_cost(hh, cont), cand,
                             prog.first_year_cost(hh, cand), tier)
         capacity = np.ceil(prog.capacity_share() * served).astype(np.int64)
-        return Offer(prog, self.county_budget(prog.name, year), capacity, queue, villages)
+        return Offer(prog, self.county_budget(prog.name, year), capacity, queue, villages, coverage)
 
     def commit(self, hh: Households, offer: Offer, decisions: list[tuple[Funding, Funding]], year: int) -> None:
         """Start, renew and stop support as the counties decided (``decisions[county]``), record
@@ -128,13 +161,21 @@ class BudgetYear:
             prog.villages.start(v.new)
             village_spent, village_new = v.spent, v.new_count
         result: Allocation = assemble(offer.households, [d[1] for d in decisions])
-        self.counties.remaining[prog.index] = offer.budget - village_spent - result.spent
+        coverage = offer.coverage
+        if coverage is not None and coverage.target is not None:
+            # No budget to run out: the programme's December claims are paid in full.
+            self.counties.remaining[prog.index] = np.inf
+        else:
+            self.counties.remaining[prog.index] = offer.budget - village_spent - result.spent
+        covered = None
+        if coverage is not None:
+            covered = coverage.covered(hh, np.concatenate([result.funded_continuing, result.new]), n_c)
         prog.stop(hh, result.dropped_continuing)
         prog.renew(hh, result.funded_continuing)
         prog.enrol(hh, result.new)
         participants = np.bincount(hh.county[result.funded_continuing], minlength=n_c) + result.new_count
         self.ledger.record(year, prog.name, offer.budget, result.spent + village_spent,
-                           result.new_count, participants, village_new)
+                           result.new_count, participants, village_new, coverage, covered)
 
     # ---- December ---------------------------------------------------------------------------
     def settle(self, hh: Households, net: np.ndarray, year: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -157,8 +198,23 @@ class BudgetYear:
         return payments
 
 
+# The spending table's columns, in order. Coverage (sim/core/coverage.py), per programme-year:
+# coverage_target        share of the base to reach this year (empty where a budget governs)
+# coverage_base_households   households in the programme's base at January's allocation
+# covered_households     households of the base covered after it (reached earlier, or funded)
+# coverage_reached       covered_households / coverage_base_households
+# coverage_shortfall_households  households short of the target (capacity bound); empty without one
+# implied_cost           yuan the target took (= spent) under a target; empty where a budget governs
+SPENDING_COLUMNS = ("year", "county", "programme", "budget", "spent", "new_enrolments", "participants",
+                    "new_village_projects", "unspent")
+COVERAGE_COLUMNS = ("coverage_target", "coverage_base_households", "covered_households", "coverage_reached",
+                    "coverage_shortfall_households", "implied_cost")
+
+
 class SpendingLedger:
-    """Budget, spending, enrolments and village projects per year, county and programme."""
+    """Budget, spending, enrolments, village projects and coverage per year, county and programme.
+    Under a coverage target the budget is what the target took: it is the spending, December's
+    claims included."""
 
     def __init__(self, counties: list[str], scale: float):
         self.counties = list(counties)
@@ -166,19 +222,30 @@ class SpendingLedger:
         self.rows: list[dict] = []
 
     def record(self, year: int, programme: str, budget: np.ndarray, spent: np.ndarray, new: np.ndarray,
-               participants: np.ndarray, village_projects: np.ndarray) -> None:
+               participants: np.ndarray, village_projects: np.ndarray, coverage: Coverage | None = None,
+               covered: np.ndarray | None = None) -> None:
+        unknown = np.full(len(self.counties), np.nan)  # a record made without the base
+        target = np.nan if coverage is None or coverage.target is None else coverage.target
+        base = coverage.base if coverage is not None else unknown
+        covered = covered if covered is not None else unknown
+        shortfall = coverage.shortfall(covered) if coverage is not None else unknown
         for i, county in enumerate(self.counties):
             self.rows.append({
                 "year": year, "county": county, "programme": programme, "budget": budget[i],
                 "spent": spent[i], "new_enrolments": new[i], "participants": participants[i],
                 "new_village_projects": village_projects[i],
+                "coverage_target": target, "coverage_base_households": base[i],
+                "covered_households": covered[i], "coverage_shortfall_households": shortfall[i],
             })
 
     def add(self, year: int, programme: str, extra: np.ndarray) -> None:
-        """Payments made after January (a settlement) for ``programme``, per county."""
+        """Payments made after January (a settlement) for ``programme``, per county. Under a
+        coverage target they are part of what the target took, and so of its budget."""
         for row in self.rows:
             if row["year"] == year and row["programme"] == programme:
                 row["spent"] += extra[self.counties.index(row["county"])]
+                if not np.isnan(row["coverage_target"]):
+                    row["budget"] += extra[self.counties.index(row["county"])]
 
     def spent_in(self, year: int) -> dict[str, float]:
         """Yuan spent per programme in ``year``, at full size."""
@@ -189,16 +256,32 @@ class SpendingLedger:
         return out
 
     def by_county(self) -> pd.DataFrame:
-        """Budget, spending and enrolments per year, county and programme, at full scale."""
+        """Budget, spending, enrolments and coverage per year, county and programme, at full scale."""
         df = pd.DataFrame(self.rows)
-        for col in ("budget", "spent", "new_enrolments", "participants"):
+        for col in ("budget", "spent", "new_enrolments", "participants", "coverage_base_households",
+                    "covered_households", "coverage_shortfall_households"):
             df[col] = df[col] / self.scale
         df["unspent"] = df.budget - df.spent
-        return df
+        df["implied_cost"] = np.where(df.coverage_target.notna(), df.spent, np.nan)
+        _coverage_reached(df)
+        return df[list(SPENDING_COLUMNS + COVERAGE_COLUMNS)]
 
     def table(self) -> pd.DataFrame:
-        """``by_county`` with the totals over counties (county ``ALL``)."""
+        """``by_county`` with the totals over counties (county ``ALL``): sums, the target, and the
+        share the area reached."""
         df = self.by_county()
-        total = df.groupby(["year", "programme"], as_index=False, sort=False).sum(numeric_only=True)
+        g = df.groupby(["year", "programme"], as_index=False, sort=False)
+        total = g.sum(numeric_only=True)
         total["county"] = TOTAL
+        total["coverage_target"] = g.coverage_target.first().coverage_target  # one target for every county
+        for col in ("coverage_shortfall_households", "implied_cost"):  # empty where every county's is
+            total[col] = g[col].sum(min_count=1)[col]
+        _coverage_reached(total)
         return pd.concat([df, total[df.columns]], ignore_index=True)
+
+
+def _coverage_reached(df: pd.DataFrame) -> None:
+    """covered_households / coverage_base_households, empty where the base is (in place)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df["coverage_reached"] = np.where(df.coverage_base_households > 0,
+                                          df.covered_households / df.coverage_base_households, np.nan)

@@ -10,10 +10,18 @@ Every number is finite and within a stated limit (``MAX_PERSONS``, ``MAX_VILLAGE
 population from its incidence, its plan target from its reductions), and a scenario's name is a
 safe folder name: what would crash a run or print nonsense is refused here, by ``tuopin validate``.
 
-Overrides use one dotted key space for budgets, scenario settings and parameters alike
-(``"budgets.employment"``, ``"budgets.employment.2016"``, ``"scenario.population_scale"``,
-``"programme.employment.effect"``); ``LoadedScenario.with_overrides`` checks them all, with the
-rest of the scenario, before anything runs.
+A programme is given either money (``[budgets]``, yuan a year) or, year by year, a coverage
+target (``[coverage]``, the share of its eligible households to reach: ``sim/core/coverage.py``).
+A file that gives a programme a coverage target takes over, for the years the target governs, the
+budget a file it extends gives that programme; a file that gives a programme a budget drops the
+coverage target a file it extends gives it; one file (or one set of overrides) that gives a
+programme both for the same year is refused.
+
+Overrides use one dotted key space for budgets, coverage targets, scenario settings and parameters
+alike (``"budgets.employment"``, ``"budgets.employment.2016"``, ``"coverage.industry.2020"``,
+``"scenario.population_scale"``, ``"programme.employment.effect"``);
+``LoadedScenario.with_overrides`` checks them all, with the rest of the scenario, before anything
+runs.
 """
 
 from __future__ import annotations
@@ -159,6 +167,7 @@ class Population(_Strict):
 
 
 YearlyAmount = float | dict[int, float]
+YearlyShare = float | dict[int, float]  # a coverage target: one share for every year, or shares by year
 
 
 class Observation(_Strict):
@@ -185,6 +194,9 @@ class Scenario(_Strict):
         default=None, description="county shares of every budget; default: shares of poor persons")
     parameters: dict[str, Any] = Field(default_factory=dict)
     observations: list[Observation] = Field(default_factory=list)
+    coverage: dict[Literal[PROGRAMME_NAMES], YearlyShare] = Field(
+        default_factory=dict, description="programmes given by the share of their eligible households "
+        "to reach by the end of a year, instead of a budget (sim/core/coverage.py)")
 
     @property
     def years(self) -> range:
@@ -196,8 +208,35 @@ class Scenario(_Strict):
             return float(amount.get(year, 0.0))
         return float(amount)
 
+    def coverage_years(self, programme: str) -> range:
+        """The years a coverage target governs ``programme``: every year of the run for one share,
+        from the first year a table lists to the end of the run for a table; none without one."""
+        first = _first_coverage_year(self.coverage.get(programme), self.scenario.start_year)
+        return range(first if first is not None else self.scenario.end_year + 1, self.scenario.end_year + 1)
+
+    def coverage_target(self, programme: str, year: int) -> float | None:
+        """The share of ``programme``'s eligible households to reach by the end of ``year``, or None
+        if money governs the programme that year. Between two years a table lists, the share is
+        interpolated linearly; after the last, the last share holds."""
+        value = self.coverage.get(programme)
+        if value is None or year not in self.coverage_years(programme):
+            return None
+        if not isinstance(value, dict):
+            return float(value)
+        listed = sorted(value)
+        if year >= listed[-1]:
+            return float(value[listed[-1]])
+        after = next(y for y in listed if y >= year)
+        if after == year:
+            return float(value[year])
+        before = max(y for y in listed if y < year)
+        return float(value[before] + (value[after] - value[before]) * (year - before) / (after - before))
+
     def digest(self) -> str:
-        return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+        record = self.model_dump(mode="json")
+        if not record["coverage"]:
+            del record["coverage"]  # a scenario without coverage targets keeps the digest it had before them
+        return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
 
 
 class LoadedScenario:
@@ -231,6 +270,8 @@ class LoadedScenario:
         """A new scenario with ``changes`` (same shape as a scenario file) laid over this one."""
         raw = _merge(self.raw, changes)
         _spread_budgets(self.raw, changes, raw)
+        _spread_budgets(self.raw, changes, raw, table="coverage")
+        _settle_coverage(changes, raw)
         prov = {**self.prov, **{k: origin for k in _leaf_keys(changes)}}
         return _validate(raw, self.files, prov, base_params=ParameterSet.defaults(), sets=self.parameter_sets)
 
@@ -238,6 +279,7 @@ class LoadedScenario:
         """A new scenario with dotted-key ``overrides`` laid over this one, all checked first.
 
         Keys: ``budgets.<programme>`` (yuan/year, or a {year: yuan} table), ``budgets.<programme>.<year>``,
+        ``coverage.<programme>`` (a share, or a {year: share} table), ``coverage.<programme>.<year>``,
         ``scenario.<setting>``, and any parameter by its full name (``tuopin params``), with or
         without a ``parameters.`` prefix. An unknown key, a bad type or a value out of bounds is one
         InputError naming the key and the value.
@@ -291,6 +333,7 @@ def _validate(raw: dict, files: list[Path], prov: dict[str, str], base_params: P
               sets: "ParameterSets | None" = None) -> LoadedScenario:
     if isinstance(raw.get("parameters"), dict):
         raw = {**raw, "parameters": _flatten_parameters(raw["parameters"])}
+    raw = _run_coverage_programmes(raw)
     try:
         spec = Scenario.model_validate(_with_int_keys(raw))
     except ValidationError as exc:
@@ -309,6 +352,7 @@ def _validate(raw: dict, files: list[Path], prov: dict[str, str], base_params: P
         origin = prov.get(f"parameters.{name}", str(files[-1]))
         params = params.with_overrides({name: value}, origin=origin)
     _check_counties(spec, params, prov, files[-1])
+    _check_coverage(spec, params, prov, files[-1])
     if meta.population_scale < 1 and meta.population_scale * sum(c.poor_persons for c in spec.population.counties) < 1:
         raise InputError(_origin(prov, "scenario.population_scale", files[-1]), "scenario.population_scale",
                          meta.population_scale, "leaves no households to simulate")
@@ -465,6 +509,42 @@ def _check_years(spec: Scenario, prov: dict[str, str], default: Path) -> None:
                 raise InputError(_origin(prov, key, default), key, v, "year outside the plan", f"{base}–")
 
 
+def _check_coverage(spec: Scenario, params: ParameterSet, prov: dict[str, str], default: Path) -> None:
+    """Coverage targets: shares from 0 to 1, years inside the run, never both a budget and a
+    target for one programme in one year, and a programme that spends on households."""
+    years = spec.years
+    for prog, value in spec.coverage.items():
+        at = f"coverage.{prog}"
+        shares = value.items() if isinstance(value, dict) else [(None, value)]
+        if isinstance(value, dict) and not value:
+            raise InputError(_origin(prov, at, default), at, value, "a coverage table needs at least one year",
+                             f"{{ {years.stop - 1} = 0.8 }}, or one share for every year")
+        for y, share in shares:
+            key = at if y is None else f"{at}.{y}"
+            if y is not None and y not in years:
+                raise InputError(_origin(prov, key, default), key, share, "year outside the run",
+                                 f"{years.start}–{years.stop - 1}")
+            if not (math.isfinite(share) and 0 <= share <= 1):
+                raise InputError(_origin(prov, key, default), key, share, COVERAGE_PROBLEM, ">= 0 and <= 1")
+        governed = spec.coverage_years(prog)
+        amount = spec.budgets.get(prog, {})
+        both = list(governed) if not isinstance(amount, dict) else sorted(y for y in amount if y in governed)
+        if both:
+            key = f"budgets.{prog}" if not isinstance(amount, dict) else f"budgets.{prog}.{both[0]}"
+            raise InputError(_origin(prov, key, default), key, amount if not isinstance(amount, dict) else amount[both[0]],
+                             f"{prog} has a coverage target for {both[0]} too ({at} = {value!r}, "
+                             f"from {_origin(prov, at, default)}): a programme is given money or a "
+                             "coverage target in a year, not both",
+                             f"budgets for the years before {governed.start}" if governed.start > years.start
+                             else "no budget for it")
+        village_share = f"programme.{prog}.village_share"
+        if village_share in params and params.value(village_share) >= 1:
+            raise InputError(_origin(prov, at, default), at, value,
+                             f"{village_share} = {params.value(village_share):g} leaves nothing for households, "
+                             "so no coverage target can be reached", f"{village_share} < 1, or a budget")
+
+
+COVERAGE_PROBLEM = "a coverage target is the share of the programme's eligible households to reach, from 0 to 1"
 BUDGET_PROBLEM = "a budget must be a finite amount of yuan a year, not negative, within the limit"
 BUDGET_ALLOWED = f">= 0 and <= {MAX_BUDGET:.0e}"
 
@@ -573,6 +653,8 @@ def _read_chain(path: Path, *, allow_outside: bool, depth: int, root: Path) -> t
                          f"files under {root} (or pass --allow-outside)")
     base, files, prov = _read_chain(parent, allow_outside=allow_outside, depth=depth + 1, root=root)
     _spread_budgets(base, raw, merged := _merge(base, raw))
+    _spread_budgets(base, raw, merged, table="coverage")
+    _settle_coverage(raw, merged)
     merged.get("scenario", {}).pop("extends", None)
     # What this file replaces whole (arrays, values) no longer comes from the base below it.
     replaced = [k for k in own_prov if not isinstance(_get(raw, k), dict)]
@@ -624,20 +706,104 @@ def _resolve_files(raw: dict, meta: dict, path: Path, *, allow_outside: bool, ro
     return prov
 
 
-def _spread_budgets(base: dict, child: dict, merged: dict) -> None:
+def _spread_budgets(base: dict, child: dict, merged: dict, table: str = "budgets") -> None:
     """A child's year table over a base's single amount: years the child does not list keep the
-    base's amount (a single amount stands for every year of the run)."""
-    base_b, child_b = base.get("budgets"), child.get("budgets")
+    base's amount (a single amount stands for every year of the run). The same for coverage
+    targets (``table="coverage"``)."""
+    base_b, child_b = base.get(table), child.get(table)
     if not (isinstance(base_b, dict) and isinstance(child_b, dict)):
         return
-    meta = merged.get("scenario", {})
-    start, end = meta.get("start_year"), meta.get("end_year")
-    if not (isinstance(start, int) and isinstance(end, int)):
+    years = _run_years(merged)
+    if years is None:
         return
     for prog, amount in child_b.items():
         old = base_b.get(prog)
-        if isinstance(amount, dict) and isinstance(old, (int, float)) and not isinstance(old, bool):
-            merged["budgets"][prog] = {**{str(y): old for y in range(start, end + 1)}, **amount}
+        if isinstance(amount, dict) and _is_number(old):
+            merged[table][prog] = {**{str(y): old for y in years}, **amount}
+
+
+def _run_years(raw: dict) -> range | None:
+    meta = raw.get("scenario", {})
+    start, end = (meta.get("start_year"), meta.get("end_year")) if isinstance(meta, dict) else (None, None)
+    if not (isinstance(start, int) and isinstance(end, int)):
+        return None  # the schema refuses it
+    return range(start, end + 1)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _year_key(key: Any) -> int | None:
+    """A year-table key as a year (TOML gives strings, Python changes may give ints)."""
+    if isinstance(key, int) and not isinstance(key, bool):
+        return key
+    if isinstance(key, str) and key.isascii() and key.isdigit():
+        return int(key)
+    return None
+
+
+def _first_coverage_year(value: Any, start: int) -> int | None:
+    """The first year a coverage target governs: the run's first for one share, the first a table
+    lists for a table; None without a usable target."""
+    if _is_number(value):
+        return start
+    if isinstance(value, dict):
+        years = [y for y in map(_year_key, value) if y is not None]
+        return min(years) if years else None
+    return None
+
+
+def _settle_coverage(child: dict, merged: dict) -> None:
+    """What ``child`` (a file, or a table of changes) says about a programme replaces what the
+    files under it said, money or coverage: a coverage target it gives takes the years it governs
+    out of the programme's budget below it, and a budget it gives for every year a coverage target
+    below it governs drops that target. What ``child`` gives a programme itself is kept as it is,
+    and so is a target below it that its budget covers only in part: ``_check_coverage`` then
+    refuses the years they share."""
+    years = _run_years(merged)
+    child_cov = child.get("coverage") if isinstance(child.get("coverage"), dict) else {}
+    child_bud = child.get("budgets") if isinstance(child.get("budgets"), dict) else {}
+    cov, bud = merged.get("coverage"), merged.get("budgets")
+    if years is None or not (child_cov or child_bud):
+        return
+    if isinstance(cov, dict):
+        dropped = []
+        for prog, amount in child_bud.items():
+            first = _first_coverage_year(cov.get(prog), years.start)
+            if prog in child_cov or first is None:
+                continue
+            if _is_number(amount):
+                listed = set(years)
+            else:
+                listed = {_year_key(y) for y in amount} if isinstance(amount, dict) else set()
+            if set(range(first, years.stop)) <= listed:
+                dropped.append(prog)
+        if dropped:
+            merged["coverage"] = cov = {p: v for p, v in cov.items() if p not in dropped}
+    if not (isinstance(cov, dict) and isinstance(bud, dict)):
+        return
+    bud = merged["budgets"] = dict(bud)  # never change the tables of the files below
+    for prog in child_cov:
+        own = child_bud.get(prog)
+        first = _first_coverage_year(cov.get(prog), years.start)
+        if prog not in bud or first is None or _is_number(own):
+            continue
+        own_years = {_year_key(y) for y in own} if isinstance(own, dict) else set()
+        amount = bud[prog]
+        table = {str(y): amount for y in years} if _is_number(amount) else amount
+        if isinstance(table, dict):
+            bud[prog] = {y: v for y, v in table.items() if (_year_key(y) or 0) < first or _year_key(y) in own_years}
+
+
+def _run_coverage_programmes(raw: dict) -> dict:
+    """A scenario runs the programmes its budgets name: a programme given only by coverage is
+    named there with no amounts (0 yuan in every year), so that it runs."""
+    cov, bud = raw.get("coverage"), raw.get("budgets", {})
+    if not isinstance(cov, dict) or not isinstance(bud, dict):
+        return raw
+    missing = [p for p in cov if p in PROGRAMME_NAMES and p not in bud]
+    return {**raw, "budgets": {**bud, **{p: {} for p in missing}}} if missing else raw
 
 
 def _get(raw: dict, key: str):
@@ -707,7 +873,7 @@ def _with_int_keys(raw: dict) -> dict:
         return d
 
     out = dict(raw)
-    for key in ("budgets", "population"):
+    for key in ("budgets", "coverage", "population"):
         if key in out:
             out[key] = conv(out[key])
     return out
@@ -734,8 +900,8 @@ SCENARIO_OVERRIDABLE = ("title", "description", "start_year", "end_year", "seed"
 
 
 def override_keys(params: ParameterSet) -> list[str]:
-    return ([f"budgets.{p}" for p in PROGRAMME_NAMES] + [f"scenario.{k}" for k in SCENARIO_OVERRIDABLE]
-            + [p.name for p in params])
+    return ([f"budgets.{p}" for p in PROGRAMME_NAMES] + [f"coverage.{p}" for p in PROGRAMME_NAMES]
+            + [f"scenario.{k}" for k in SCENARIO_OVERRIDABLE] + [p.name for p in params])
 
 
 def _plain(value: Any) -> Any:
@@ -749,8 +915,8 @@ def _plain(value: Any) -> Any:
 
 def overrides_to_changes(overrides: Mapping[str, Any], params: ParameterSet, origin: str = OVERRIDES) -> dict:
     """Dotted-key overrides as a table of changes in the shape of a scenario file."""
-    budgets: dict[str, Any] = {}
-    years: dict[str, dict[str, Any]] = {}
+    # budgets and coverage targets: (one value per programme, values by year per programme)
+    tables: dict[str, tuple[dict[str, Any], dict[str, dict[str, Any]]]] = {"budgets": ({}, {}), "coverage": ({}, {})}
     meta: dict[str, Any] = {}
     parameters: dict[str, Any] = {}
     for key, value in overrides.items():
@@ -759,17 +925,19 @@ def overrides_to_changes(overrides: Mapping[str, Any], params: ParameterSet, ori
             raise InputError(origin, str(key), value, "an override key must be a dotted name",
                              "budgets.<programme>, scenario.<setting> or a parameter name")
         head, _, rest = key.partition(".")
-        if head == "budgets":
+        if head in tables:
+            whole, by_year = tables[head]
             programme, _, year = rest.partition(".")
             if programme not in PROGRAMME_NAMES:
                 raise InputError(origin, key, value, "unknown programme" + _suggestion(programme, list(PROGRAMME_NAMES)),
                                  ", ".join(PROGRAMME_NAMES))
             if year:
                 if not (year.isascii() and year.isdigit()):
-                    raise InputError(origin, key, value, "a budget year must be a year", f"budgets.{programme}.2016")
-                years.setdefault(programme, {})[year] = value
+                    what = "budget" if head == "budgets" else "coverage"
+                    raise InputError(origin, key, value, f"a {what} year must be a year", f"{head}.{programme}.2016")
+                by_year.setdefault(programme, {})[year] = value
             else:
-                budgets[programme] = value
+                whole[programme] = value
         elif head == "scenario":
             if rest not in SCENARIO_OVERRIDABLE:
                 raise InputError(origin, key, value, "not a setting an override can change"
@@ -781,19 +949,21 @@ def overrides_to_changes(overrides: Mapping[str, Any], params: ParameterSet, ori
             parameters[key] = value
         else:
             raise InputError(origin, key, value, "unknown key" + _suggestion(key, override_keys(params)),
-                             "budgets.<programme>[.<year>], scenario.<setting>, or a name from `tuopin params`")
-    for programme, table in years.items():
-        whole = budgets.get(programme)
-        if isinstance(whole, Mapping):
-            budgets[programme] = {**{str(y): v for y, v in whole.items()}, **table}
-        elif whole is not None:
-            raise InputError(origin, f"budgets.{programme}", whole,
-                             "give either one amount for every year or amounts by year, not both")
-        else:
-            budgets[programme] = table
+                             "budgets.<programme>[.<year>], coverage.<programme>[.<year>], scenario.<setting>, "
+                             "or a name from `tuopin params`")
     changes: dict[str, Any] = {}
-    if budgets:
-        changes["budgets"] = budgets
+    for head, (whole_table, by_year) in tables.items():
+        for programme, table in by_year.items():
+            whole = whole_table.get(programme)
+            if isinstance(whole, Mapping):
+                whole_table[programme] = {**{str(y): v for y, v in whole.items()}, **table}
+            elif whole is not None:
+                what = "one amount for every year or amounts" if head == "budgets" else "one share for every year or shares"
+                raise InputError(origin, f"{head}.{programme}", whole, f"give either {what} by year, not both")
+            else:
+                whole_table[programme] = table
+        if whole_table:
+            changes[head] = whole_table
     if meta:
         changes["scenario"] = meta
     if parameters:
