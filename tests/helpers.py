@@ -50,11 +50,20 @@ def run_with_checks(model, after_assessment: Callable[[object, int], None]):
 
 
 def copy_sanming(folder: Path) -> Path:
-    """A copy of the shipped scenario in ``folder`` (so that ``extends`` can reach it)."""
+    """A copy of the shipped scenario in ``folder`` (so that ``extends`` can reach it), with the
+    calibration's parameter sets it runs (``scenarios/calibrated/``)."""
     folder.mkdir(parents=True, exist_ok=True)
     dest = folder / "sanming.toml"
     shutil.copyfile(SANMING, dest)
+    with_calibrated(folder)
     return dest
+
+
+def with_calibrated(folder: Path) -> Path:
+    """The calibration's parameter sets that the shipped Sanming scenario names
+    (``calibrated/``), copied into ``folder``: a copy of that scenario there loads."""
+    shutil.copytree(SANMING.parent / "calibrated", folder / "calibrated", dirs_exist_ok=True)
+    return folder
 
 
 def write(folder: Path, name: str, text: str) -> Path:

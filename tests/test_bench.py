@@ -77,3 +77,15 @@ def test_format_all():
     }
     text = bench.format_all(figures)
     assert "whole provinces" in text and "ensembles" not in text
+
+
+def test_format_compare_and_parts():
+    figures = {"compare": {"options": ["a", "b", "c"], "replicates": 50, "workers": 2, "seconds": 42.0,
+                           "target_seconds": 60.0, "ratio_to_target": 0.7,
+                           "sustained_exits_difference": {"b": [1200, 900, 1500], "c": [-30, -200, 140]},
+                           "crn_variance_ratio": 0.25}}
+    text = bench.format_all(figures)
+    assert text.startswith("== comparing options ==") and "population sizes" not in text
+    assert "b: +1,200 [+900, +1,500]" in text and "0.25" in text and "ratio to target 0.7" in text
+    with pytest.raises(ValueError, match="unknown bench part 'engines'"):
+        bench.run_all([], 1, parts=("engines",))

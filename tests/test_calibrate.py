@@ -10,7 +10,7 @@ import pytest
 
 from helpers import ROOT, scaled, write
 from sim import InputError, simulate
-from sim.analysis.calibrate import calibrate, free_parameters, write_outputs
+from sim.analysis.calibrate import calibrate, effective_size, free_parameters, write_outputs
 from sim.analysis.observe import distance, observe
 from sim.inputs.targets import QUANTITIES, Target, load_targets, write_targets
 
@@ -84,8 +84,9 @@ TRUE = {"budget.scale": 1.6, "income.convergence_rate": 0.05}
 
 @pytest.fixture(scope="module")
 def synthetic(sanming, tmp_path_factory):
-    """Targets made by the model itself with known parameter values."""
-    small = scaled(sanming, 0.05)
+    """Targets made by the model itself with known parameter values (the others at their
+    defaults: the scenario's own parameter sets left out, as a calibration leaves them out)."""
+    small = scaled(sanming.with_changes({"scenario": {"parameter_sets": None}}), 0.05)
     quantities = [("registered_persons_end", y, y) for y in range(2015, 2021)] + [
         ("exits_persons", 2015, 2017), ("welfare_exits_persons", 2015, 2018), ("filed_income_growth", 2015, 2019)]
     probe = [Target(q, "ALL", a, b, 0.0, 1.0) for q, a, b in quantities]
@@ -117,8 +118,11 @@ def test_calibration_recovers_known_values(synthetic, tmp_path):
         f = next(f for f in free_parameters(small.params, FREE) if f.name == name)
         assert lo <= true <= hi, (name, lo, true, hi)
         assert hi - lo < 0.8 * (f.high - f.low), (name, lo, hi)  # the data narrowed the prior
+    # The posterior is a set, not one point: many particles carry weight.
+    assert effective_size(post.weight.to_numpy()) >= 0.4 * len(post), effective_size(post.weight.to_numpy())
     paths = write_outputs(cal, tmp_path / "cal")
     assert {p.name for p in paths} == {"posterior.parquet", "generations.csv", "parameters.toml"}
+    assert (pd.read_csv(tmp_path / "cal" / "generations.csv").effective_size >= 1).all()
     assert 'budget.scale' in (tmp_path / "cal" / "parameters.toml").read_text()
 
 
@@ -133,3 +137,25 @@ def test_calibration_is_the_same_with_two_workers_and_resumes(synthetic, tmp_pat
         c.unlink()
     again = _run(small, targets, tmp_path / "one", generations=2)
     pd.testing.assert_frame_equal(one.posterior, again.posterior)
+
+
+def test_whole_number_parameters_are_searched_as_reals_and_run_rounded():
+    """A whole-number parameter is proposed as a real number (so the proposal has a density and
+    the weights stay exact) and rounded where a model runs it and in the posterior; the kernel
+    keeps a spread on a value every particle shares."""
+    from sim.analysis.calibrate import Calibration, FreeParameter, Generation, Settings, _kernel_cov, _overrides, _propose
+
+    free = [FreeParameter("register.exit_years_above", 1.0, 3.0, True), FreeParameter("shocks.illness_rate", 0.0, 0.01, False)]
+    settings = Settings("s", "p", "t", [f.name for f in free], root_seed=3, particles=4, candidates=40)
+    first = _propose(0, settings, free, None)
+    assert not np.allclose(first[:, 0], np.round(first[:, 0]))
+    assert _overrides(free, first[0])["register.exit_years_above"] == round(first[0, 0])
+    accepted = np.arange(4)
+    gen = Generation(0, first, np.arange(40.0), np.zeros((40, 1)), accepted, np.full(4, 0.25))
+    cal = Calibration(settings, free, [], [gen])
+    assert set(cal.posterior["register.exit_years_above"]) <= {1.0, 2.0, 3.0}
+    shared = np.column_stack([np.ones(4), np.linspace(0.001, 0.002, 4)])
+    cov = _kernel_cov(shared, np.full(4, 0.25), np.array([1.0, 0.0]), np.array([3.0, 0.01]))
+    assert cov[0, 0] >= (0.02 * 2.0) ** 2 - 1e-12 and cov[1, 1] > 0
+    later = _propose(1, settings, free, gen)
+    assert later.shape == (40, 2) and np.all((later[:, 0] >= 1) & (later[:, 0] <= 3))

@@ -183,6 +183,12 @@ def test_params_lists_every_parameter_and_scenario_values(tmp_path):
     assert result.exit_code == 0
     row = next(line for line in result.stdout.splitlines() if line.startswith("shocks.illness_rate,"))
     assert "0.0123" in row and "p.toml" in row
+    # Values a calibration chose are marked, with the calibration's note in the CSV.
+    table = runner.invoke(app, ["params"]).stdout.splitlines()
+    marked = [line.split()[0] for line in table if "(calibrated)" in line]
+    calibrated = [p.name for p in ParameterSet.defaults() if p.calibrated]
+    assert calibrated and sorted(marked) == sorted(calibrated)
+    assert "budget.scale" not in calibrated  # a scenario's own: its parameter sets carry it
 
 
 def test_error_in_a_worker_process_is_one_error_line(tmp_path):

@@ -21,11 +21,11 @@ from sim.app.compare_commands import REPORT, compare_to_folder
 from sim.core.budget import TOTAL
 from sim.execution.ensemble import Ensemble
 from sim.inputs.errors import InputError
-from sim.inputs.scenario import load_scenario
+from sim.inputs.scenario import load_scenario, scale_budgets
 
 runner = CliRunner()
 SMALL = '[scenario]\nextends = "sanming.toml"\nname = "small"\npopulation_scale = 0.02\n'
-MORE = '[scenario]\nextends = "small.toml"\nname = "more"\n[parameters]\n"budget.scale" = 1.3\n'
+MORE = '[scenario]\nextends = "small.toml"\nname = "more"\n'  # + every budget × 1.3 (``_more``)
 SAME = '[scenario]\nextends = "small.toml"\nname = "same"\n'
 
 
@@ -34,7 +34,18 @@ def options(tmp_path_factory):
     folder = tmp_path_factory.mktemp("options")
     copy_sanming(folder)
     return {name: write(folder, f"{name}.toml", text) for name, text in
-            (("small", SMALL), ("more", MORE), ("same", SAME))}
+            (("small", SMALL), ("more", MORE + _more(folder)), ("same", SAME))}
+
+
+def _more(folder) -> str:
+    """Every budget of the shipped scenario × 1.3, as a [budgets] table (a budget option: the
+    parameter sets, budget.scale among them, stay as they are)."""
+    lines = ["[budgets]"]
+    for prog, amount in scale_budgets(load_scenario(folder / "sanming.toml").raw["budgets"], 1.3).items():
+        if isinstance(amount, dict):
+            amount = "{ " + ", ".join(f"{y} = {v!r}" for y, v in amount.items()) + " }"
+        lines.append(f"{prog} = {amount}")
+    return "\n".join(lines) + "\n"
 
 
 @pytest.fixture(scope="module")

@@ -446,7 +446,7 @@ def test_full_disk_during_a_run_keeps_earlier_results_and_a_rerun_finishes(tiny,
     # Another run into the same folder; the disk fills while the yearly table is assembled.
     disk = _FullDisk(monkeypatch, {"yearly.csv"}, room=4096)
     with pytest.raises(OutputError) as exc:
-        run_scenario(tiny, seed=4, replicates=2, workers=1, out=out, plots=False, progress=False)
+        run_scenario(tiny, seed=4, replicates=2, workers=1, out=out, plots=False, progress=False, replace=True)
     assert disk.hits == 1
     counters["faults_injected"] += 1
     assert str(out / "yearly.csv") in str(exc.value)
@@ -458,7 +458,7 @@ def test_full_disk_during_a_run_keeps_earlier_results_and_a_rerun_finishes(tiny,
     # Space freed: the same run again reuses its replicates and finishes.
     monkeypatch.undo()
     ran = _counting(monkeypatch)
-    ens, _ = run_scenario(tiny, seed=4, replicates=2, workers=1, out=out, plots=False, progress=False)
+    ens, _ = run_scenario(tiny, seed=4, replicates=2, workers=1, out=out, plots=False, progress=False, replace=True)
     assert ran == []
     direct = run_ensemble(tiny, seed=4, replicates=2, workers=1, progress=False)
     for name in TABLES:
@@ -666,7 +666,7 @@ def test_full_disk_while_writing_spending_keeps_every_final_file_of_the_previous
     manifest = (out / MANIFEST).read_bytes()
     disk = _FullDisk(monkeypatch, {"spending.csv"}, room=4096)
     with pytest.raises(OutputError) as exc:
-        run_scenario(tiny, seed=4, replicates=3, workers=1, out=out, plots=False, progress=False)
+        run_scenario(tiny, seed=4, replicates=3, workers=1, out=out, plots=False, progress=False, replace=True)
     assert disk.hits == 1
     counters["faults_injected"] += 1
     msg = str(exc.value)
@@ -677,7 +677,7 @@ def test_full_disk_while_writing_spending_keeps_every_final_file_of_the_previous
     assert _temporaries(out) == []
     monkeypatch.undo()
     ran = _counting(monkeypatch)
-    run_scenario(tiny, seed=4, replicates=3, workers=1, out=out, plots=False, progress=False)
+    run_scenario(tiny, seed=4, replicates=3, workers=1, out=out, plots=False, progress=False, replace=True)
     assert ran == []  # B's replicates were finished before the disk filled
     assert _published(out) == outputs_b
 
@@ -708,7 +708,7 @@ def test_a_failure_at_any_step_of_the_final_writes_leaves_one_whole_set(tiny, tw
         shutil.copytree(b / "replicates", out / "replicates")
         calls[0], fail_at[0] = 0, n
         try:
-            run_scenario(tiny, seed=4, replicates=3, workers=1, out=out, plots=False, progress=False)
+            run_scenario(tiny, seed=4, replicates=3, workers=1, out=out, plots=False, progress=False, replace=True)
         except OutputError as exc:
             counters["faults_injected"] += 1
             assert str(exc).startswith(f"{out}/") and "Input/output error" in str(exc), str(exc)
@@ -747,7 +747,7 @@ KILL_WHILE_PUBLISHING = textwrap.dedent("""
             write(path, writer)
 
         output.atomic_write = ensemble.atomic_write = dying
-    run_scenario(scenario, seed=4, replicates=3, workers=1, out=out, plots=False, progress=False)
+    run_scenario(scenario, seed=4, replicates=3, workers=1, out=out, plots=False, progress=False, replace=True)
 """)
 
 
@@ -762,7 +762,7 @@ def test_a_run_killed_while_writing_its_final_files_leaves_the_previous_set(vict
     counters["faults_injected"] += 1
     assert _published(out) == outputs_a
     # The same run again, unharmed: it finishes, and the folder is its whole set.
-    run_scenario(tiny, seed=4, replicates=3, workers=1, out=out, plots=False, progress=False)
+    run_scenario(tiny, seed=4, replicates=3, workers=1, out=out, plots=False, progress=False, replace=True)
     assert _published(out) == outputs_b
     assert len(list((out / ".sets").iterdir())) == 2  # this run's set and the previous; the killed one's gone
 

@@ -34,7 +34,7 @@ from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from helpers import SANMING, SANMING_PROGRAMMES, budgets, copy_sanming, run_with_checks, write
+from helpers import SANMING, SANMING_PROGRAMMES, budgets, copy_sanming, run_with_checks, with_calibrated, write
 from sim.app.cli import app
 from sim.inputs.errors import InputError
 from sim.model import TuopinModel
@@ -118,7 +118,7 @@ def toml_dumps(doc: dict) -> str:
 
 def test_the_toml_writer_round_trips_the_shipped_scenario(tmp_path):
     assert tomllib.loads(toml_dumps(BASE)) == BASE
-    path = tmp_path / "same.toml"
+    path = with_calibrated(tmp_path) / "same.toml"
     path.write_text(toml_dumps(BASE), encoding="utf-8")
     assert load_scenario(path).spec == load_scenario(SANMING).spec
 
@@ -278,7 +278,7 @@ def test_mutated_scenario_loads_or_is_refused_naming_the_file(tmp_path_factory, 
     doc = copy.deepcopy(BASE)
     done = [mutate(data, doc) for _ in range(data.draw(st.integers(1, 3)))]
     note(done)
-    folder = tmp_path_factory.mktemp("fuzz")
+    folder = with_calibrated(tmp_path_factory.mktemp("fuzz"))
     path = folder / "fuzzed.toml"
     body = toml_dumps(doc)
     path.write_text(body, encoding="utf-8")
@@ -306,7 +306,7 @@ def _splice(data) -> bytes:
 def test_random_bytes_or_damaged_text_is_refused_naming_the_file(tmp_path_factory, counters, data):
     body = _splice(data)
     note(body[:500])
-    path = tmp_path_factory.mktemp("fuzz") / "damaged.toml"
+    path = with_calibrated(tmp_path_factory.mktemp("fuzz")) / "damaged.toml"
     path.write_bytes(body)
     check_load(path, counters)
     if len(body) < 200 and b"[scenario]" not in body:

@@ -45,7 +45,7 @@ def test_development_exits_are_not_bunched_at_the_line(sanming, baseline):
     at_the_line = run_ensemble(sanming.with_overrides({"register.exit_margin": 0.0, "register.false_exit_rate": 0.0}),
                                seed=SEED, replicates=REPLICATES, workers=1, progress=False)
     share, before = _near_line_share(baseline), _near_line_share(at_the_line)
-    assert before > 0.3 and share < 0.5 * before, (share, before)
+    assert share < 0.1 and share < 0.5 * before, (share, before)
 
 
 def test_withdrawing_support_at_exit_multiplies_returns(sanming, baseline):
@@ -59,7 +59,7 @@ def test_withdrawing_support_at_exit_multiplies_returns(sanming, baseline):
 
 def test_incomes_and_returns_by_years_since_exit_are_reported(baseline):
     inc = baseline.table("incomes")
-    assert set(inc.group) == {"registered", "exited", "relocated"}
+    assert set(inc.group) == {"registered", "exited", "relocated", "filed"}
     exited = inc[inc.group == "exited"].groupby("year").mean(numeric_only=True)
     # Exited households are above the line (guaranteed or with the margin); most well above it.
     assert (exited.p10 >= exited.line * 0.999).all()

@@ -63,7 +63,8 @@ def test_counties_are_agents_that_fund_their_own_part(small):
         funded = [max(h.funded - h.continuing, 0) for _, h in county_decisions]
         assert np.array_equal(per_county, funded), programme.name
     # Each county agent reports the year's budget and what it spent of it, at full size.
-    assert sum(c.budget for c in counties) == pytest.approx(sum(model.spec.budget(p.name, 2015) for p in model.programmes))
+    assert sum(c.budget for c in counties) == pytest.approx(
+        model.params.value("budget.scale") * sum(model.spec.budget(p.name, 2015) for p in model.programmes))
     assert all(0 <= c.spent <= c.budget for c in counties)
 
 

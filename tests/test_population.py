@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from helpers import budgets, scaled
-from sim.core.population import build_population, draw_sizes, largest_remainder
+from sim.core.population import build_population, draw_sizes, largest_remainder, two_way_split
 from sim.programmes import PROGRAMME_NAMES
 from sim.inputs.scenario import REGISTERED_CATEGORIES
 from sim.core.state import FIELDS, Category, Cause, Status
@@ -49,19 +49,35 @@ def test_draw_sizes_handles_large_households(households, persons, seed):
 
 
 def test_registered_persons_match_the_table_per_county_and_category(small, pop):
+    """Persons per county match the county table, and persons per category (over the counties)
+    the category table, both exactly."""
     hh, villages, counties = pop
     spec = small.spec
     scale = spec.scenario.population_scale
     reg = hh.status == Status.POOR
     cat_persons = np.array([spec.population.categories[c].persons for c in REGISTERED_CATEGORIES])
+    targets = np.array([int(round(c.poor_persons * scale)) for c in spec.population.counties])
     for ci, county in enumerate(spec.population.counties):
-        target = int(round(county.poor_persons * scale))
         here = reg & (hh.county == ci)
-        assert int(hh.size[here].sum()) == target, county.name
-        per_cat = largest_remainder(target, cat_persons)
-        got = [int(hh.size[here & (hh.category == k)].sum()) for k in range(len(REGISTERED_CATEGORIES))]
-        assert got == per_cat.tolist(), county.name
+        assert int(hh.size[here].sum()) == targets[ci], county.name
+    got = [int(hh.size[reg & (hh.category == k)].sum()) for k in range(len(REGISTERED_CATEGORIES))]
+    assert got == largest_remainder(int(targets.sum()), cat_persons).tolist()
     assert counties.names == [c.name for c in spec.population.counties]
+
+
+@given(rows=st.lists(st.integers(0, 20000), min_size=1, max_size=15),
+       weights=st.lists(st.floats(0, 1e5), min_size=1, max_size=6))
+def test_two_way_split_matches_both_margins(rows, weights):
+    out = two_way_split(np.array(rows), np.array(weights))
+    w = np.array(weights)
+    assert out.shape == (len(rows), len(weights)) and (out >= 0).all()
+    if w.sum() <= 0 or sum(rows) == 0:
+        assert out.sum() == 0
+        return
+    assert out.sum(axis=1).tolist() == rows
+    assert out.sum(axis=0).tolist() == largest_remainder(sum(rows), w).tolist()
+    exact = np.array(rows)[:, None] * w[None, :] / w.sum()
+    assert (np.abs(out - exact) < 2).all()  # each cell within one unit of its floor or ceiling, or one more
 
 
 def test_household_counts_follow_the_category_ratios(small, pop):

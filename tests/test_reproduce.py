@@ -143,11 +143,13 @@ def test_another_numpy_version_is_reported_and_fails(published, tmp_path):
 
 def test_reproduce_uses_the_manifest_parameter_values(published, tmp_path):
     """The manifest's values are the ones run, not the installed defaults: a changed value there
-    changes the tables, and a parameter unknown here is reported."""
+    changes the tables (one the scenario's parameter sets do not carry: those are drawn over it),
+    and a parameter unknown here is reported."""
     *_, info = published
+    assert "shocks.disaster_rate" not in (info["parameter_sets"] or {}).get("names", [])
 
     def changed(m):
-        m["parameters"]["shocks.illness_rate"] = 0.05
+        m["parameters"]["shocks.disaster_rate"] = 0.2
         m["parameters"]["shocks.not_a_parameter"] = 1
 
     result = _reproduce(_manifest_copy(info, tmp_path / "m", changed), tmp_path / "again")
@@ -165,6 +167,7 @@ def test_reviewer_with_the_scenario_files_and_seeds_gets_identical_tables(publis
     review.mkdir()
     for f in (child, child.parent / "sanming.toml", out / SEEDS_FILE):
         shutil.copyfile(f, review / f.name)
+    shutil.copytree(child.parent / "calibrated", review / "calibrated")  # the parameter sets sanming.toml names
     again = tmp_path / "again"
     result = runner.invoke(app, ["run", str(review / child.name), "--seed-file", str(review / SEEDS_FILE),
                                  "--out", str(again), "--no-plots", "--workers", "2"])

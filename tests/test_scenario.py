@@ -402,6 +402,25 @@ def test_parameter_sets_are_drawn_by_seed_and_recorded_by_content(tmp_path):
     assert load_scenario(other / "child.toml").spec.digest() != loaded.spec.digest()
 
 
+def test_a_parameter_the_scenario_sets_is_not_drawn(tmp_path):
+    """An override (or a file's [parameters]) of a parameter the sets carry wins over the draw,
+    through simulate's path as well: the sets supply only what the user leaves open."""
+    import pandas as pd
+
+    copy_sanming(tmp_path)
+    pd.DataFrame({"shocks.illness_rate": [0.01, 0.02], "register.exit_margin": [0.05, 0.15],
+                  "weight": [1, 1]}).to_parquet(tmp_path / "posterior.parquet")
+    child = write(tmp_path, "child.toml", CHILD + 'parameter_sets = "posterior.parquet"\n')
+    fixed = load_scenario(child).with_overrides({"shocks.illness_rate": 0.004})
+    drawn = [fixed.with_parameter_set(seed).params for seed in range(40)]
+    assert {p.value("shocks.illness_rate", 2016) for p in drawn} == {0.004}
+    assert {p.value("register.exit_margin") for p in drawn} == {0.05, 0.15}
+    in_file = write(tmp_path, "fixed.toml", CHILD + 'parameter_sets = "posterior.parquet"\n'
+                    + '\n[parameters]\n"shocks.illness_rate" = 0.005\n')
+    assert {load_scenario(in_file).with_parameter_set(seed).params.value("shocks.illness_rate", 2016)
+            for seed in range(40)} == {0.005}
+
+
 @pytest.mark.parametrize("rate, weight, key", [
     ([0.01], [-1], "weight"),
     ([], [], "weight"),

@@ -83,20 +83,40 @@ def test_a_new_year_grows_incomes_and_resets_the_accumulators():
                     relocation_area=[False, True], growth=[0.1, 0.2], size=1)
     I = {"growth_rate": 0.1, "transfer_growth_rate": 0.0, "education_cost_per_pupil": 1200,
          "education_cost_multiplier_education_cause": 2.0, "housing_repair_rate": 1.0,
-         "housing_repair_rate_registered": 1.0, "permanent_shock_sigma": 0.0, "convergence_rate": 0.0}
+         "housing_repair_rate_registered": 1.0, "housing_repair_rate_relocation_area": 1.0,
+         "permanent_shock_sigma": 0.0, "convergence_rate": 0.0}
     income.new_year(hh, I, np.zeros(2, np.float32), np.zeros(2, np.float32), 1000.0)
     # Each household's earnings grow at its own rate; transfers at theirs.
     assert hh.farm.tolist() == pytest.approx([110.0, 120.0]) and hh.transfer.tolist() == pytest.approx([100.0, 100.0])
     assert hh.income_year.tolist() == [0.0, 0.0]
     assert hh.education_monthly.tolist() == pytest.approx([200.0, 0.0])
-    assert hh.housing_safe.tolist() == [True, False]  # relocation areas are made safe only by moving
+    assert hh.housing_safe.tolist() == [True, False]  # off the register, relocation areas are made safe only by moving
+
+
+def test_housing_is_repaired_at_each_group_s_rate():
+    """Registered households first; registered households in relocation areas who have not moved
+    are rebuilt in place at their own rate; others there only by moving."""
+    n = 4000
+    group = np.arange(n) % 4   # 0 unregistered, 1 registered, 2 registered in a relocation area, 3 unregistered there
+    hh = households(n, status=np.where((group == 1) | (group == 2), Status.POOR, Status.NEVER),
+                    relocation_area=group >= 2, housing_safe=False, size=1)
+    I = {"growth_rate": 0.0, "transfer_growth_rate": 0.0, "education_cost_per_pupil": 0,
+         "education_cost_multiplier_education_cause": 1.0, "housing_repair_rate": 0.3,
+         "housing_repair_rate_registered": 0.8, "housing_repair_rate_relocation_area": 0.1,
+         "permanent_shock_sigma": 0.0, "convergence_rate": 0.0}
+    u = np.random.default_rng(3).random(n).astype(np.float32)
+    income.new_year(hh, I, u, np.zeros(n, np.float32), 1000.0)
+    shares = [hh.housing_safe[group == g].mean() for g in range(4)]
+    assert shares == pytest.approx([0.3, 0.8, 0.1, 0.0], abs=0.04)
+    assert (hh.housing_safe == (u < np.array([0.3, 0.8, 0.1, 0.0], np.float32)[group])).all()
 
 
 def test_a_permanent_shock_is_carried_forward_and_the_poor_catch_up():
     hh = households(3, farm=[100.0, 100.0, 2000.0], size=1, growth=0.0)
     I = {"growth_rate": 0.0, "transfer_growth_rate": 0.0, "education_cost_per_pupil": 0,
          "education_cost_multiplier_education_cause": 1.0, "housing_repair_rate": 0.0,
-         "housing_repair_rate_registered": 0.0, "permanent_shock_sigma": 0.1, "convergence_rate": 0.0}
+         "housing_repair_rate_registered": 0.0, "housing_repair_rate_relocation_area": 0.0,
+         "permanent_shock_sigma": 0.1, "convergence_rate": 0.0}
     z = np.array([1.0, -1.0, 0.0], np.float32)
     income.new_year(hh, I, np.ones(3, np.float32), z, 1000.0)
     after_one = hh.farm.copy()

@@ -7,13 +7,22 @@ numbers: every candidate of the calibration meets the same draws, so distances c
 parameters, not luck), measures its distance to the targets (``sim/analysis/observe.py``) and
 accepts the closest ``particles`` of them; the threshold is the largest accepted distance, and it
 falls as the proposals concentrate where the distance is small. The first
-generation samples the prior; later ones draw a share ``DEFENSIVE`` from the prior and the rest
-by perturbing accepted particles with a Gaussian kernel (twice their weighted covariance), and
-weight each accepted particle by prior / proposal density, the proposal being that mixture
-(Beaumont et al. 2009, with quantile thresholds as in Del Moral et al. 2012; the prior share in
-the proposal keeps weights bounded, Hesterberg 1995). The accepted particles of the last
-generation, with their weights, are the posterior: a set of plausible parameter sets, not one
-point.
+generation samples the prior; later ones perturb accepted particles with a Gaussian kernel (twice
+their weighted covariance) and weight each accepted particle by prior / proposal density, the
+proposal being the weighted mixture of kernels around the previous particles (Beaumont et al.
+2009, with quantile thresholds as in Del Moral et al. 2012). The weights are computed in logs, and
+each generation's effective sample size (Kish: 1 / Σ w²) is recorded beside its threshold: the
+accepted particles of the last generation, with their weights, are the posterior — a set of
+plausible parameter sets, not one point — and its effective size says how many of them count.
+
+Two things keep the weights from collapsing onto one particle (a posterior of one effective
+particle, seen before they were done). No share of later candidates is drawn from the prior: with
+20 free parameters a kernel's density near the particles is many orders of magnitude above the
+uniform prior's, so an accepted prior draw took nearly all the weight. And a whole-number
+parameter (a number of years, a first year) is searched as a real number and rounded only when a
+model runs it (the posterior gives the rounded values): rounded proposals had no density, and
+where every particle shared one value the kernel shrank onto it, so a particle with another value
+took nearly all the weight. The kernel's spread is also kept above ``KERNEL_FLOOR`` of each range.
 
 Everything is a pure function of the settings and the root seed: candidates are proposed in this
 process, simulations run through the project's executor (this process, local worker processes or
@@ -49,7 +58,7 @@ from .observe import distance, observe
 
 WHOLE_UNITS = ("years", "months", "year")
 KERNEL_SCALE = 2.0          # the perturbation kernel's covariance is this times the particles' (Beaumont et al.)
-DEFENSIVE = 0.1             # share of each later generation's candidates drawn from the prior (bounded weights)
+KERNEL_FLOOR = 0.02         # the kernel's smallest standard deviation, as a share of the prior's range
 CHUNK = 16                  # candidates per task list written to disk at once (resume granularity)
 STATE = "state.json"
 
@@ -160,7 +169,7 @@ class Calibration:
     def posterior(self) -> pd.DataFrame:
         """The accepted parameter sets of the last generation, with their weights and distances."""
         g = self.generations[-1]
-        df = pd.DataFrame(g.params[g.accepted], columns=[f.name for f in self.free])
+        df = pd.DataFrame({f.name: [f.value(x) for x in g.params[g.accepted, i]] for i, f in enumerate(self.free)})
         df["weight"] = g.weights
         df["distance"] = g.distances[g.accepted]
         return df
@@ -192,46 +201,61 @@ def _propose(gen: int, settings: Settings, free: Sequence[FreeParameter], previo
     lo = np.array([f.low for f in free])
     hi = np.array([f.high for f in free])
     n = settings.candidates
-    whole = np.array([f.whole for f in free])
     if previous is None:
-        x = lo + (hi - lo) * rng.random((n, len(free)))
-        x[:, whole] = np.round(x[:, whole])
-        return x
+        return lo + (hi - lo) * rng.random((n, len(free)))
     particles = previous.params[previous.accepted]
-    cov = KERNEL_SCALE * np.atleast_2d(np.cov(particles.T, aweights=previous.weights))
-    cov += np.diag(((hi - lo) * 1e-6) ** 2)  # never singular
+    cov = _kernel_cov(particles, previous.weights, lo, hi)
     out = np.empty((n, len(free)))
-    filled = int(round(DEFENSIVE * n))
-    out[:filled] = lo + (hi - lo) * rng.random((filled, len(free)))
-    out[:filled, whole] = np.round(out[:filled, whole])
+    filled = 0
     while filled < n:
         pick = rng.choice(len(particles), size=n - filled, p=previous.weights)
         draws = particles[pick] + rng.multivariate_normal(np.zeros(len(free)), cov, size=n - filled)
-        draws[:, whole] = np.round(draws[:, whole])  # a whole-number parameter moves in whole steps
         ok = draws[_in_prior(free, draws)]
         out[filled:filled + len(ok)] = ok
         filled += len(ok)
     return out
 
 
+def _kernel_cov(particles: np.ndarray, weights: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """The perturbation kernel's covariance: ``KERNEL_SCALE`` times the particles' weighted
+    covariance (unweighted if the weights leave fewer than two effective particles), each variance
+    raised to at least (``KERNEL_FLOOR`` × the prior's range)², so that the kernel never collapses
+    onto a value all particles share."""
+    if effective_size(weights) >= 2:
+        cov = np.cov(particles.T, aweights=weights)
+    else:
+        cov = np.cov(particles.T)
+    cov = KERNEL_SCALE * np.atleast_2d(cov)
+    floor = (KERNEL_FLOOR * (hi - lo)) ** 2
+    return cov + np.diag(np.maximum(floor - np.diag(cov), 0.0))
+
+
+def effective_size(weights: np.ndarray) -> float:
+    """Kish's effective sample size of normalised weights: 1 / Σ w² (n for equal weights, 1 when
+    one particle holds all the weight)."""
+    w = np.asarray(weights, dtype=float)
+    w = w / w.sum()
+    return float(1.0 / np.sum(w * w))
+
+
 def _weights(free: Sequence[FreeParameter], accepted: np.ndarray, previous: Generation | None) -> np.ndarray:
     """Importance weights of accepted particles: the uniform prior's density over the proposal's
-    (``DEFENSIVE`` × prior + the rest × the mixture of Gaussian kernels around the previous
-    particles)."""
+    (the weighted mixture of Gaussian kernels around the previous particles), in logs."""
+    from scipy.special import logsumexp
+
     if previous is None:
         return np.full(len(accepted), 1.0 / len(accepted))
     particles = previous.params[previous.accepted]
     lo = np.array([f.low for f in free])
     hi = np.array([f.high for f in free])
-    cov = KERNEL_SCALE * np.atleast_2d(np.cov(particles.T, aweights=previous.weights))
-    cov += np.diag(((hi - lo) * 1e-6) ** 2)
+    cov = _kernel_cov(particles, previous.weights, lo, hi)
     inv = np.linalg.inv(cov)
     _, logdet = np.linalg.slogdet(cov)
     diff = accepted[:, None, :] - particles[None, :, :]
     log_kernel = -0.5 * np.einsum("ijk,kl,ijl->ij", diff, inv, diff) - 0.5 * (logdet + len(free) * np.log(2 * np.pi))
-    kernel = np.exp(log_kernel) @ previous.weights
-    prior = 1.0 / np.prod(hi - lo)
-    w = prior / (DEFENSIVE * prior + (1 - DEFENSIVE) * kernel)
+    log_proposal = logsumexp(log_kernel, b=previous.weights[None, :], axis=1)
+    log_w = -log_proposal  # the uniform prior's density is the same for every particle
+    w = np.exp(log_w - log_w.max())
     return w / w.sum()
 
 
@@ -277,20 +301,32 @@ class _Store:
         atomic_write(self.chunk_path(gen, chunk), lambda fh: fh.write(table_bytes_parquet(df)))
 
 
+def _fixed_digest(scenario: LoadedScenario, free: Sequence[FreeParameter]) -> str:
+    """An id of the values of the parameters a calibration keeps fixed."""
+    names = {f.name for f in free}
+    items = sorted((p.name, repr(dict(p.values) if p.dated else p.value)) for p in scenario.params if p.name not in names)
+    return hashlib.sha256(repr(items).encode()).hexdigest()[:16]
+
+
 def calibrate(scenario: LoadedScenario, targets: Sequence[Target], out: Path, *, free_names: Sequence[str] | None = None,
               particles: int = 100, candidates: int = 300, generations: int = 4, replicates: int = 2,
               seed: int = 1, workers: int | None = None, dask: str | None = None,
               progress: Callable[[int, int], None] | None = None) -> Calibration:
-    """Run (or resume) a calibration of ``scenario`` against ``targets`` into the folder ``out``."""
-    from ..execution.ensemble import parameters_digest
+    """Run (or resume) a calibration of ``scenario`` against ``targets`` into the folder ``out``.
 
+    The scenario runs without its own parameter sets (a calibration makes them: the free
+    parameters are drawn from their priors, the rest keep their values), and the calibration's
+    identity leaves out the free parameters' values, which it does not use: a scenario whose
+    defaults became an earlier calibration's medians resumes that calibration."""
     if not 0 < particles <= candidates:
         raise InputError("<calibration>", "particles", particles, "must be between 1 and the candidates per generation",
                          f"1 to {candidates}")
+    if scenario.parameter_sets is not None:
+        scenario = scenario.with_changes({"scenario": {"parameter_sets": None}})
     free = free_parameters(scenario.params, free_names)
     targets = list(targets)
     tdigest = hashlib.sha256(repr([asdict(t) for t in targets]).encode()).hexdigest()[:16]
-    settings = Settings(scenario.spec.digest(), parameters_digest(scenario), tdigest, [f.name for f in free],
+    settings = Settings(scenario.spec.digest(), _fixed_digest(scenario, free), tdigest, [f.name for f in free],
                         int(seed), particles, candidates, generations, replicates)
     store = _Store(out, settings)
     cal = Calibration(settings, free, targets)
@@ -345,7 +381,8 @@ def write_outputs(cal: Calibration, out: Path) -> list[Path]:
     atomic_write(post, lambda fh: fh.write(table_bytes_parquet(cal.posterior)))
     paths.append(post)
     rows = [{"generation": g.index, "threshold": g.threshold, "best": float(g.distances.min()),
-             "median_accepted": float(np.median(g.distances[g.accepted]))} for g in cal.generations]
+             "median_accepted": float(np.median(g.distances[g.accepted])),
+             "effective_size": effective_size(g.weights)} for g in cal.generations]
     summary = out / "generations.csv"
     write_bytes(summary, pd.DataFrame(rows).to_csv(index=False).encode())
     paths.append(summary)

@@ -28,6 +28,7 @@ from ..inputs.scenario import LoadedScenario  # noqa: E402
 from ..inputs.targets import TOTAL, Target  # noqa: E402
 from ..model import simulate  # noqa: E402
 from . import html as page  # noqa: E402
+from .calibrate import effective_size  # noqa: E402
 from .observe import DEVELOPMENT, observe  # noqa: E402
 
 LOW, HIGH = 0.05, 0.95
@@ -181,6 +182,13 @@ def _thresholds(generations: pd.DataFrame) -> bytes:
     return _png(fig)
 
 
+def _effective(posterior: pd.DataFrame) -> str:
+    """How many of the posterior's parameter sets count (Kish's effective sample size)."""
+    if "weight" not in posterior:
+        return ""
+    return f"; effective sample size {effective_size(posterior.weight.to_numpy()):.0f}"
+
+
 def write_report(out: Path, scenario: LoadedScenario, targets: Sequence[Target], posterior: pd.DataFrame,
                  generations: pd.DataFrame, bounds: dict[str, tuple[float, float]], *, runs: int = 20,
                  seed: int = 1, title: str = "") -> list[Path]:
@@ -204,8 +212,8 @@ def write_report(out: Path, scenario: LoadedScenario, targets: Sequence[Target],
     body = [f"<h1>{page.text(title or 'Calibration fit report')}</h1>",
             f"<p>{len(targets)} targets; {within:.0%} of them within their tolerance by the median of "
             f"{runs} runs, each with its own seed and a parameter set drawn from the posterior "
-            f"({len(posterior)} accepted parameter sets). Intervals are 5–95 % over those runs: chance and "
-            f"parameter uncertainty together.</p>"]
+            f"({len(posterior)} accepted parameter sets{_effective(posterior)}). Intervals are 5–95 % over "
+            f"those runs: chance and parameter uncertainty together.</p>"]
     for name, data in figures.items():
         body.append(f"<h2>{page.text(name.replace('_', ' '))}</h2>{page.image(data, name)}")
     body.append("<h2>Targets</h2>" + page.table(shown))

@@ -75,10 +75,10 @@ import pandas as pd
 
 from ..core.budget import TOTAL
 from ..core.streams import replicate_seeds
-from ..execution.ensemble import Ensemble, parameters_digest, plan_targets
-from ..execution.errors import EnsembleError, OutputError
+from ..execution.ensemble import Ensemble, parameters_digest, plan_targets, scenario_record
+from ..execution.errors import EnsembleError
 from ..execution.executors import executor_for, local_workers
-from ..execution.folder import locked, new_set, published
+from ..execution.folder import free_folder, locked, new_set, published
 from ..execution.output import MANIFEST, table_bytes_csv, write_bytes
 from ..inputs.arguments import COMMAND_LINE, MAX_REPLICATES, check_seed, check_workers, whole_number
 from ..inputs.errors import InputError
@@ -815,17 +815,10 @@ def settle_out(scenario: LoadedScenario, settings: Settings, out: Path | None, r
     (same scenario and settings) is written again; one holding another run is refused if it was
     asked for (unless ``replace``), and passed over for ``<default>-N`` if it was the default."""
     mine = fingerprint(scenario, settings)
-    default = default_out(scenario)
-    candidates = [Path(out)] if out is not None else [default] + [default.with_name(f"{default.name}-{n}")
-                                                                   for n in range(2, 1000)]
-    for folder in candidates:
-        theirs = _published_fingerprint(folder)
-        if theirs is None or theirs == mine or replace:
-            return folder
-        if out is not None:
-            raise OutputError(f"{folder} holds another run (other settings or another command): give another "
-                              "--out, or --replace to replace it")
-    raise OutputError(f"{candidates[0]}: no free results folder beside it")
+    return free_folder(default_out(scenario), out, replace,
+                       same=lambda folder: _published_fingerprint(folder) in (None, mine),
+                       refusal=lambda folder: f"{folder} holds another run (other settings or another command): "
+                                              "give another --out, or --replace to replace it")
 
 
 def _toml_key(key: Any) -> str:
@@ -965,13 +958,7 @@ def manifest_info(opt: Optimisation) -> dict:
     return {
         "command": "optimize",
         "fingerprint": fingerprint(scenario, settings),
-        "scenario_name": scenario.name,
-        "scenario_files": [str(f) for f in scenario.files],
-        "scenario": scenario.spec.model_dump(mode="json"),
-        "scenario_digest": scenario.spec.digest(),
-        "parameters": {p.name: (dict(p.values) if p.dated else p.value) for p in scenario.params},
-        "parameter_set_id": parameters_digest(scenario),
-        "parameter_sets": scenario.parameter_sets.as_record() if scenario.parameter_sets else None,
+        **scenario_record(scenario),
         "settings": settings.as_record(),
         "root_seed": settings.seed,
         "search_seeds": opt.search_seeds,

@@ -9,6 +9,9 @@ Three parts, each returning a dict that ``--json`` prints as it is:
   (``run_ensemble(workers=...)``), and the wall time of 100 replicates on 2 processes.
 - ``bench_province()``: the Yunnan scenarios at full size (≈ 1.3 M registered households, and the
   whole rural population of ≈ 10 M households), 60 months each: build time, run time, peak memory.
+- ``bench_compare()``: ``tuopin compare`` of three shipped Sanming options at full size, 50
+  replicates each, on 2 processes (target 60 s), and the variance ratio of a paired difference
+  under common random numbers against independent seeds.
 - ``bench_optimize()``: the wall time of ``tuopin optimize`` on Sanming at full size on 2
   processes, measured on a reduced configuration, the default configuration's time extrapolated
   from its simulations per second (``format_optimize`` prints it against the 10-minute target).
@@ -71,7 +74,10 @@ def scaled_scenario(households: int, months: int):
     start = spec.scenario.start_year
     years = range(start, start + _years_for(months))
     # Replace the budget table whole: a dated table merged key by key would keep the dropped years.
+    # The parameter values are the defaults (the calibration's medians): speed does not need the
+    # scenario's parameter sets.
     raw = {k: v for k, v in base.raw.items() if k != "budgets"}
+    raw["scenario"] = {k: v for k, v in raw["scenario"].items() if k != "parameter_sets"}
     base = type(base)(base.spec, base.files, base.params, raw)
     return base.with_changes({
         "scenario": {"end_year": years[-1]},
@@ -308,6 +314,54 @@ def format_calibration(c: dict) -> str:
             f"<= {c['target_seconds']:.0f} s, ratio to target {c['ratio_to_target']}")
 
 
+# ---- comparing options ----------------------------------------------------------------------------
+
+TARGET_COMPARE_SECONDS = 60.0             # three options × 50 replicates, Sanming at full size, 2 cores
+COMPARE_OPTIONS = ("sanming.toml", "sanming-budget-plus20.toml", "sanming-shift-employment.toml")
+
+
+def bench_compare(replicates: int = 50, workers: int = 2, crn_ratio: bool = True) -> dict:
+    """Wall time of comparing the three ``COMPARE_OPTIONS`` (the first the baseline) with
+    ``replicates`` each on ``workers`` processes. With ``crn_ratio``, the second option runs once
+    more on other seeds, and the variance of its difference in sustained exits from the baseline
+    under common random numbers is set against that under independent seeds (not timed)."""
+    from ..analysis.compare import compare, outcomes
+    from ..execution.ensemble import run_ensemble
+    from ..inputs.scenario import load_scenario
+
+    scenarios = [load_scenario(ROOT / "scenarios" / name) for name in COMPARE_OPTIONS]
+    t0 = time.perf_counter()
+    cmp = compare(scenarios, replicates=replicates, workers=workers)
+    seconds = time.perf_counter() - t0
+    paired = cmp.paired
+    names = cmp.names
+    figures = {"options": names, "replicates": replicates, "workers": workers, "seconds": round(seconds, 1),
+               "target_seconds": TARGET_COMPARE_SECONDS, "ratio_to_target": round(seconds / TARGET_COMPARE_SECONDS, 2),
+               "sustained_exits_difference": {n: [round(float(paired.at[(n, "sustained_exits_persons"), c]))
+                                                   for c in ("mean", "ci_low", "ci_high")] for n in names[1:]}}
+    if crn_ratio:
+        column = "sustained_exits_persons"
+        base = cmp.outcomes[cmp.outcomes.option == names[0]].set_index("replicate")[column]
+        same = cmp.outcomes[cmp.outcomes.option == names[1]].set_index("replicate")[column]
+        other = run_ensemble(scenarios[1], seed=cmp.root_seed + 1, replicates=replicates, workers=workers, progress=False)
+        independent = outcomes(other, names[1]).set_index("replicate")[column]
+        crn = float((same - base).var())
+        ind = float((independent.to_numpy() - base.to_numpy()).var())
+        figures.update({"crn_variance": crn, "independent_variance": ind, "crn_variance_ratio": round(crn / ind, 3)})
+    return figures
+
+
+def format_compare(c: dict) -> str:
+    diffs = "; ".join(f"{n}: {m:+,} [{lo:+,}, {hi:+,}]" for n, (m, lo, hi) in c["sustained_exits_difference"].items())
+    text = (f"{len(c['options'])} options × {c['replicates']} replicates (Sanming, full size) on {c['workers']} "
+            f"processes: {c['seconds']} s; target <= {c['target_seconds']:.0f} s, ratio to target {c['ratio_to_target']}"
+            f"\nsustained exits against {c['options'][0]} (mean, 95 % interval of the mean): {diffs}")
+    if "crn_variance_ratio" in c:
+        text += (f"\nvariance of the paired difference in sustained exits, common random numbers / independent "
+                 f"seeds: {c['crn_variance_ratio']}")
+    return text
+
+
 # ---- the budget optimiser -------------------------------------------------------------------------
 
 TARGET_OPTIMIZE_SECONDS = 600.0           # `tuopin optimize scenarios/sanming.toml` (default settings) on 2 cores
@@ -377,14 +431,34 @@ def format_optimize(o: dict) -> str:
             f"{recorded}; target <= {o['target_seconds']:.0f} s, ratio to target {o['ratio_to_target']}")
 
 
-def run_all(sizes: list[int], months: int, *, quick: bool = False, replicates: int = 10) -> dict:
-    """All four parts. ``quick``: skip the 10 M-household province run and estimate the time of 100
-    replicates from the 2-process rate instead of running them."""
-    figures = run_bench(sizes, months)
-    figures["replicates"] = bench_replicates(replicates=replicates, big=None if quick else 100)
-    figures["province"] = bench_province(["yunnan"] if quick else None)
-    figures["calibration"] = bench_calibration()
-    figures["optimize"] = bench_optimize()
+PARTS = ("engine", "replicates", "province", "calibration", "compare", "optimize", "dashboard")
+
+
+def run_all(sizes: list[int], months: int, *, quick: bool = False, replicates: int = 10,
+            parts: tuple[str, ...] = PARTS) -> dict:
+    """The parts named in ``parts`` (all by default). ``quick``: skip the 10 M-household province
+    run and estimate the time of 100 replicates from the 2-process rate instead of running them."""
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown:
+        raise ValueError(f"unknown bench part {unknown[0]!r} (parts: {', '.join(PARTS)})")
+    figures: dict = run_bench(sizes, months) if "engine" in parts else {}
+    if "replicates" in parts:
+        figures["replicates"] = bench_replicates(replicates=replicates, big=None if quick else 100)
+    if "province" in parts:
+        figures["province"] = bench_province(["yunnan"] if quick else None)
+    if "calibration" in parts:
+        figures["calibration"] = bench_calibration()
+    if "compare" in parts:
+        figures["compare"] = bench_compare()
+    if "optimize" in parts:
+        figures["optimize"] = bench_optimize()
+    if "dashboard" in parts:
+        from .dashboard import DEFAULT_REPLICATES, DEFAULT_SAMPLE, TARGET_UPDATE_SECONDS, bench_update
+
+        seconds = bench_update()
+        figures["dashboard"] = {"sample": DEFAULT_SAMPLE, "replicates": DEFAULT_REPLICATES, "seconds": round(seconds, 2),
+                                "target_seconds": TARGET_UPDATE_SECONDS,
+                                "ratio_to_target": round(seconds / TARGET_UPDATE_SECONDS, 2)}
     return figures
 
 
@@ -427,16 +501,23 @@ def format_province(prov: dict) -> str:
 
 
 def format_all(figures: dict) -> str:
-    parts = ["== population sizes (Sanming scaled) ==", format_table(figures)]
+    parts = ["== population sizes (Sanming scaled) ==", format_table(figures)] if "runs" in figures else []
     if "replicates" in figures:
         parts += ["", "== ensembles ==", format_replicates(figures["replicates"])]
     if "province" in figures:
         parts += ["", "== whole provinces ==", format_province(figures["province"])]
     if "calibration" in figures:
         parts += ["", "== calibration ==", format_calibration(figures["calibration"])]
+    if "compare" in figures:
+        parts += ["", "== comparing options ==", format_compare(figures["compare"])]
     if "optimize" in figures:
         parts += ["", "== budget optimiser ==", format_optimize(figures["optimize"])]
-    return "\n".join(parts)
+    if "dashboard" in figures:
+        d = figures["dashboard"]
+        parts += ["", "== dashboard ==",
+                  f"slider change to updated charts (Sanming, {d['sample']:.0%} sample, {d['replicates']} replicates, "
+                  f"2 processes): {d['seconds']} s; target <= {d['target_seconds']:.0f} s, ratio to target {d['ratio_to_target']}"]
+    return "\n".join(parts).lstrip("\n")
 
 
 if __name__ == "__main__":

@@ -4,28 +4,15 @@ results (Morris screening, Sobol indices)."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from ..execution.executors import DASK_ENV
+from .progress import progress_bar
 
 DEFAULT_FREE = Path("calibration") / "free_parameters.txt"
-
-
-def _progress_bar(total_label: str):
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=1, desc=total_label, unit="run", disable=not sys.stderr.isatty())
-
-    def update(done: int, total: int) -> None:
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-
-    return bar, update
 
 
 def _free_names(path: Path | None) -> list[str] | None:
@@ -43,7 +30,7 @@ def _free_names(path: Path | None) -> list[str] | None:
 
 def calibrate(
     scenario: Annotated[Path, typer.Argument(help="Scenario TOML file to calibrate.")],
-    targets: Annotated[Optional[Path], typer.Option(help="Targets CSV (calibration/targets/*.csv); the scenario's own [[observations]] are added.")] = None,
+    targets: Annotated[Optional[Path], typer.Option(help="Targets CSV (calibration/targets/*.csv); the scenario's own \\[\\[observations]] are added.")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Calibration folder (default: calibration/<scenario name>). Running again resumes.")] = None,
     free: Annotated[Optional[Path], typer.Option(help="File naming the free parameters, one a line (default: calibration/free_parameters.txt if it exists, else every assumption with a range).")] = None,
     particles: Annotated[int, typer.Option(min=2, help="Accepted parameter sets per generation (the posterior's size).")] = 60,
@@ -73,7 +60,7 @@ def calibrate(
             raise InputError(scenario, "observations", None, "no targets: give --targets or [[observations]]")
         free_file = free if free is not None else (DEFAULT_FREE if DEFAULT_FREE.is_file() else None)
         out = out or Path("calibration") / loaded.name
-        bar, update = _progress_bar(f"calibrating {loaded.name}")
+        bar, update = progress_bar(f"calibrating {loaded.name}")
         try:
             cal, manifest = run_calibration(
                 loaded, target_list, out, free_names=_free_names(free_file), particles=particles,
@@ -116,7 +103,7 @@ def sensitivity(
         target_list = load_targets(targets, [c.name for c in loaded.spec.population.counties]) if targets else None
         free_file = free if free is not None else (DEFAULT_FREE if method == "sobol" and DEFAULT_FREE.is_file() else None)
         names = _free_names(free_file)
-        bar, update = _progress_bar(f"{method} {loaded.name}")
+        bar, update = progress_bar(f"{method} {loaded.name}")
         try:
             if method == "morris":
                 table = morris(loaded, names=names, targets=target_list, trajectories=trajectories, seed=seed,

@@ -147,7 +147,8 @@ def params(
     csv: Annotated[bool, typer.Option(help="Print CSV instead of a table.")] = False,
 ) -> None:
     """List every parameter with its value, unit, range, source and the document(s) it cites
-    (short English title; --csv adds the ids and the full English and Chinese titles)."""
+    (short English title; --csv adds the ids and the full English and Chinese titles). A value a
+    calibration chose is marked (calibrated); --csv gives the calibration's note."""
     from ..inputs.params import ParameterSet
     from ..inputs.scenario import load_scenario
 
@@ -163,7 +164,7 @@ def params(
                 return f"{y0}: {v0} … {y1}: {v1}"
             return str(v)
 
-        df["value"] = df["value"].map(short)
+        df["value"] = [short(v) + (" (calibrated)" if c else "") for v, c in zip(df["value"], df["calibrated"])]
         df["range"] = df["range"].map(lambda r: "" if r is None else f"{r[0]}–{r[1]}")
         df["source"] = df["source"].map(lambda t: t if len(t) <= 50 else t[:49] + "…")
         df["document"] = df["document"].map(lambda t: t if len(t) <= 72 else t[:71] + "…")
@@ -189,12 +190,22 @@ def bench(
     months: Annotated[int, typer.Option(min=1, help="Months simulated per run.")] = 60,
     quick: Annotated[bool, typer.Option(help="Skip the 10 M-household province run and estimate 100 replicates from the warm rate.")] = False,
     replicates: Annotated[int, typer.Option(min=1, help="Replicates per worker count for the ensemble rates.")] = 10,
+    parts: Annotated[str, typer.Option(help="Comma-separated parts to run: engine, replicates, province, "
+                                       "calibration, compare, optimize, dashboard (default: all).")] = "",
 ) -> None:
     """Speed and memory: household-months/s and bytes per household by size, Sanming replicates per
-    minute on 1 and 2 processes, and whole provinces (Yunnan's register; its 10 M rural households)."""
-    from .bench import format_all, run_all
+    minute on 1 and 2 processes, whole provinces (Yunnan's register; its 10 M rural households),
+    the calibration, a comparison of three options, the optimiser and the dashboard's update, each
+    against its target."""
+    from .bench import PARTS, format_all, run_all
 
-    figures = run_all([int(s) for s in sizes.split(",") if s.strip()], months, quick=quick, replicates=replicates)
+    chosen = tuple(p.strip() for p in parts.split(",") if p.strip()) or PARTS
+    unknown = sorted(set(chosen) - set(PARTS))
+    if unknown:
+        typer.echo(f"bench: --parts {unknown[0]!r}: not a part (parts: {', '.join(PARTS)})", err=True)
+        raise typer.Exit(2)
+    figures = run_all([int(s) for s in sizes.split(",") if s.strip()], months, quick=quick, replicates=replicates,
+                      parts=chosen)
     typer.echo(json.dumps(figures, indent=2) if as_json else format_all(figures))
 
 

@@ -22,9 +22,8 @@ from ..analysis.compare_report import charts, html_report, terminal_text
 from ..analysis import html as page
 from ..core.streams import replicate_seeds
 from ..execution.ensemble import manifest_info
-from ..execution.errors import OutputError
 from ..execution.executors import DASK_ENV
-from ..execution.folder import locked, new_set, published
+from ..execution.folder import free_folder, locked, new_set, published
 from ..execution.output import MANIFEST, write_bytes, write_table
 from ..inputs.arguments import check_replicates, check_seed
 from ..inputs.scenario import LoadedScenario
@@ -65,17 +64,10 @@ def settle_compare_out(names: list[str], scenarios: list[LoadedScenario], seed: 
     """The folder a comparison writes: one holding the same comparison is resumed; one holding
     another is refused if asked for, passed over for ``<name>-N`` if it was the default."""
     mine = _identity(names, scenarios, seed)
-    first = default_compare_out(names)
-    candidates = [Path(out)] if out is not None else [first] + [first.with_name(f"{first.name}-{n}")
-                                                                  for n in range(2, 1000)]
-    for folder in candidates:
-        theirs = _published_identity(folder)
-        if theirs is None or theirs == mine or replace:
-            return folder
-        if out is not None:
-            raise OutputError(f"{folder} holds another comparison (other options, settings or seed): "
-                              "give another --out, or --replace to replace it")
-    raise OutputError(f"{first}: no free results folder beside it")
+    return free_folder(default_compare_out(names), out, replace,
+                       same=lambda folder: _published_identity(folder) in (None, mine),
+                       refusal=lambda folder: f"{folder} holds another comparison (other options, settings or "
+                                              "seed): give another --out, or --replace to replace it")
 
 
 def comparison_tables(cmp: Comparison) -> dict[str, pd.DataFrame]:

@@ -32,6 +32,7 @@ SANMING = ROOT / "scenarios" / "sanming.toml"
 DEFAULT_PORT = 8521          # the port Mesa's visualizations have used
 DEFAULT_SAMPLE = 0.2         # a 20 % sample: Sanming's four replicates in about a second
 DEFAULT_REPLICATES = 4
+TARGET_UPDATE_SECONDS = 2.0  # from a slider change to updated charts at the defaults, on 2 cores (`tuopin bench --parts dashboard`)
 APP = "sim.app.dashboard_page"
 # solara fetches a browser file missing from its assets folder from this address: nothing
 # answers there, so a missing file fails at once instead of being fetched from a CDN at run time.

@@ -8,7 +8,6 @@ between the total and sustained exits, a results folder and a summary that fits 
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -16,22 +15,10 @@ import typer
 
 from ..analysis import optimize as opt_mod
 from ..execution.executors import DASK_ENV
+from .progress import progress_bar
 
 SUMMARY_WIDTH = 100  # columns the summary fits in
 NO_TRADEOFF = ("", "none")
-
-
-def _progress_bar(label: str):
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=1, desc=label, unit="run", disable=not sys.stderr.isatty())
-
-    def update(done: int, total: int) -> None:
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-
-    return bar, update
 
 
 def _fractions(text: str) -> tuple[float, ...]:
@@ -51,7 +38,7 @@ def _fractions(text: str) -> tuple[float, ...]:
 def optimize(
     scenario: Annotated[Path, typer.Argument(help="Scenario TOML file, e.g. scenarios/sanming.toml.")],
     total: Annotated[Optional[float], typer.Option(help="Total budget, yuan over the whole run, to split across the scenario's programmes (default: the scenario's own budgets over the run).")] = None,
-    objective: Annotated[str, typer.Option(help="'sustained-exits': the most sustained exits at the total; 'cost-to-target': the least spending that meets the registered-poor targets (plan reductions and [[observations]]), the total at most --total.")] = opt_mod.SUSTAINED,
+    objective: Annotated[str, typer.Option(help="'sustained-exits': the most sustained exits at the total; 'cost-to-target': the least spending that meets the registered-poor targets (plan reductions and \\[\\[observations]]), the total at most --total.")] = opt_mod.SUSTAINED,
     evaluations: Annotated[int, typer.Option(help="Candidate splits of the main search (the baseline split is the first).")] = opt_mod.DEFAULT_EVALUATIONS,
     replicates: Annotated[int, typer.Option(help="Replicates per candidate: the same seeds for every candidate (common random numbers).")] = opt_mod.DEFAULT_REPLICATES,
     confirm_replicates: Annotated[int, typer.Option(help="Fresh replicates on which the best and the baseline split are run again for the intervals reported.")] = opt_mod.DEFAULT_CONFIRM_REPLICATES,
@@ -92,7 +79,7 @@ def optimize(
                        profile=profile, target_slack=target_slack, min_total_share=min_total_share, spread=spread)
         address = dask_address(dask)
         check_memory(loaded, 1 if address else local_workers(check_workers(workers, COMMAND_LINE, "--workers"), 2))
-        bar, update = _progress_bar(f"optimizing {loaded.name}")
+        bar, update = progress_bar(f"optimizing {loaded.name}")
         try:
             result, manifest = opt_mod.run_optimisation(loaded, total, out=out, replace=replace, origin=COMMAND_LINE,
                                                         workers=workers, dask=address, progress=update, **options)

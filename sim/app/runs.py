@@ -123,20 +123,18 @@ def settle_out(scenario: LoadedScenario, seed: int, out: Path | None, replace: b
     another run is refused if it was asked for, and passed over for a new ``<name>-N`` beside it
     if it was the default — unless ``replace``."""
     from ..execution.ensemble import parameters_digest
-    from ..execution.errors import OutputError
+    from ..execution.folder import free_folder
 
     mine = {"scenario_name": scenario.name, "scenario_digest": scenario.spec.digest(),
             "parameter_set_id": parameters_digest(scenario), "root_seed": seed}
-    candidates = [Path(out)] if out is not None else [default_out(scenario)] + [
-        default_out(scenario).with_name(f"{scenario.name}-{n}") for n in range(2, 1000)]
-    for folder in candidates:
-        theirs = _published_run(folder)
-        if theirs is None or theirs == mine or replace:
-            return folder
-        if out is not None:
-            raise OutputError(f"{folder} holds another run ({theirs['scenario_name']}, seed {theirs['root_seed']}, "
-                              "other settings): give another --out, or --replace to replace it")
-    raise OutputError(f"{candidates[0]}: no free results folder beside it")
+
+    def refusal(folder: Path) -> str:
+        theirs = _published_run(folder) or {}
+        return (f"{folder} holds another run ({theirs.get('scenario_name')}, seed {theirs.get('root_seed')}, "
+                "other settings): give another --out, or --replace to replace it")
+
+    return free_folder(default_out(scenario), out, replace,
+                       same=lambda folder: _published_run(folder) in (None, mine), refusal=refusal)
 
 
 def run_scenario(scenario: LoadedScenario | str | Path, *, seed: int | None = None, replicates: int = 1,

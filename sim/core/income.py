@@ -51,10 +51,14 @@ def new_year(hh: Households, income: Mapping[str, float], u_repair: np.ndarray, 
                     cost * np.float32(income["education_cost_multiplier_education_cause"]), cost)
     hh.education_monthly[:] = (cost / MONTHS).astype(np.float32)
     # Dangerous-housing renovation (危房改造) runs outside the programme budgets; registered
-    # households come first (their housing is a condition of exit).
-    rate = np.where(hh.status == Status.POOR, np.float32(income["housing_repair_rate_registered"]),
+    # households come first (their housing is a condition of exit). In relocation areas moving is
+    # the remedy; registered households who stay are rebuilt in place, more slowly.
+    registered = hh.status == Status.POOR
+    rate = np.where(registered, np.float32(income["housing_repair_rate_registered"]),
                     np.float32(income["housing_repair_rate"]))
-    hh.housing_safe |= ~hh.relocation_area & (u_repair < rate)
+    rate = np.where(hh.relocation_area, np.where(registered, np.float32(income["housing_repair_rate_relocation_area"]),
+                                                 np.float32(0)), rate)
+    hh.housing_safe |= u_repair < rate
 
 
 def accrue_month(hh: Households) -> None:

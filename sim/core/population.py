@@ -36,6 +36,38 @@ def largest_remainder(total: int, weights: np.ndarray) -> np.ndarray:
     return out
 
 
+def two_way_split(rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Split each row total in proportion to ``weights`` into integers so that every row sums to
+    its total and every column to its share of the grand total (``largest_remainder``): persons
+    per county and per category both match the register. Controlled rounding: the floors of the
+    exact cells, then one unit at a time to the cell with the largest remainder among those whose
+    row and column are both short."""
+    rows = np.asarray(rows, dtype=np.int64)
+    weights = np.asarray(weights, dtype=np.float64)
+    out = np.zeros((len(rows), len(weights)), dtype=np.int64)
+    if weights.sum() <= 0 or rows.sum() <= 0:
+        return out
+    exact = rows[:, None] * (weights / weights.sum())[None, :]
+    out[:] = np.floor(exact)
+    row_short = rows - out.sum(axis=1)
+    col_short = largest_remainder(int(rows.sum()), weights) - out.sum(axis=0)
+    remainder = exact - out
+    for flat in np.argsort(-remainder, axis=None, kind="stable"):
+        i, k = divmod(int(flat), len(weights))
+        if row_short[i] > 0 and col_short[k] > 0:
+            out[i, k] += 1
+            row_short[i] -= 1
+            col_short[k] -= 1
+    # Rows and columns still short (rare) meet in cells with no remainder left: their totals agree.
+    for i in np.flatnonzero(row_short > 0):
+        for k in np.flatnonzero(col_short > 0):
+            step = min(row_short[i], col_short[k])
+            out[i, k] += step
+            row_short[i] -= step
+            col_short[k] -= step
+    return out
+
+
 def draw_sizes(rng: np.random.Generator, households: int, persons: int) -> np.ndarray:
     """Household sizes >= 1 summing exactly to ``persons`` with the right mean and some spread."""
     if households == 0:
@@ -79,9 +111,10 @@ def build_population(spec: Scenario, params: ParameterSet, seed: int, n_programm
     county_pop, names, names_zh, v_county, v_pop, v_listed = [], [], [], [], [], []
     total_listed = pop.poor_villages
     listed_split = largest_remainder(total_listed, np.array([c.poor_persons for c in pop.counties]))
+    county_persons = np.array([int(round(c.poor_persons * scale)) for c in pop.counties], dtype=np.int64)
+    persons_by_cat = two_way_split(county_persons, cat_persons)
     for ci, county in enumerate(pop.counties):
-        persons_c = int(round(county.poor_persons * scale))
-        per_cat = largest_remainder(persons_c, cat_persons)
+        per_cat = persons_by_cat[ci]
         for k in range(len(REGISTERED_CATEGORIES)):
             if per_cat[k] == 0 or cat_households[k] == 0:
                 continue

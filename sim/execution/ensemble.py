@@ -183,23 +183,30 @@ def _progress(scenario: LoadedScenario, total: int, done: int, shown: bool) -> t
     return tqdm(total=total, initial=done, desc=scenario.name, unit="replicate", disable=not shown)
 
 
-def manifest_info(ens: Ensemble, command: str) -> dict:
-    """What a manifest records about the run beside the files, the versions and the platform."""
-    scenario = ens.scenario
+def scenario_record(scenario: LoadedScenario) -> dict:
+    """What a manifest records of the scenario: its files, its resolved content and digest, every
+    parameter value in force, and its parameter sets (they travel with it: reproduce takes them
+    from here)."""
     return {
-        "command": command,
         "scenario_name": scenario.name,
         "scenario_files": [str(f) for f in scenario.files],
         "scenario": scenario.spec.model_dump(mode="json"),
         "scenario_digest": scenario.spec.digest(),
         "parameters": {p.name: (dict(p.values) if p.dated else p.value) for p in scenario.params},
         "parameter_set_id": parameters_digest(scenario),
+        "parameter_sets": scenario.parameter_sets.as_record() if scenario.parameter_sets else None,
+    }
+
+
+def manifest_info(ens: Ensemble, command: str) -> dict:
+    """What a manifest records about the run beside the files, the versions and the platform."""
+    return {
+        "command": command,
+        **scenario_record(ens.scenario),
         "root_seed": ens.root_seed,
         "replicate_seeds": ens.seeds,
         "replicates": len(ens.seeds),
         "state_columns": list(FIELDS),
-        # A scenario's parameter sets travel with it: reproduce takes them from here.
-        "parameter_sets": scenario.parameter_sets.as_record() if scenario.parameter_sets else None,
     }
 
 

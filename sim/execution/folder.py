@@ -42,7 +42,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import fcntl
 
@@ -164,6 +164,22 @@ def published(out: Path) -> Path | None:
     except OSError:
         return None
     return Path(out) / target
+
+
+def free_folder(default: Path, out: Path | None, replace: bool, same: Callable[[Path], bool],
+                refusal: Callable[[Path], str]) -> Path:
+    """The folder a run writes: never another run's silently. ``same(folder)`` says whether the
+    folder is free or holds this very run (then it is written again, or resumed). A folder asked
+    for (``out``) that holds another run is refused with ``refusal(folder)``, unless ``replace``;
+    the ``default`` is passed over for ``<default>-2``, ``-3``, … beside it."""
+    candidates = [Path(out)] if out is not None else [default] + [default.with_name(f"{default.name}-{n}")
+                                                                   for n in range(2, 1000)]
+    for folder in candidates:
+        if replace or same(folder):
+            return folder
+        if out is not None:
+            raise OutputError(refusal(folder))
+    raise OutputError(f"{candidates[0]}: no free results folder beside it")
 
 
 class NewSet:

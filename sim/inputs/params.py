@@ -44,6 +44,7 @@ class _ParameterEntry(BaseModel):
     unit: str
     source: str
     reason: str | None = None
+    calibrated: str | None = None
     value: Number | bool | str | list[Number] | list[str] | None = None
     values: dict[str, Number] | None = None
     bounds: tuple[Number, Number] | None = None
@@ -56,6 +57,8 @@ class _ParameterEntry(BaseModel):
             raise ValueError("give exactly one of 'value' or 'values' (dated)")
         if self.source.strip().lower().startswith("assumption") and not self.reason:
             raise ValueError("an assumption needs a 'reason'")
+        if self.calibrated is not None and self.range is None:
+            raise ValueError("a calibrated value needs the 'range' it was calibrated within")
         if self.values is not None:
             for year in self.values:
                 if not year.isdigit():
@@ -78,6 +81,7 @@ class Parameter:
     bounds: tuple[float, float] | None = None
     range: tuple[float, float] | None = None
     choices: tuple[str, ...] | None = None
+    calibrated: str | None = None  # the calibration that chose the value (an assumption's range is its prior)
     origin: str = ""  # the file that set the value in force (a scenario overlay, or the data file)
 
     @property
@@ -240,7 +244,7 @@ class ParameterSet:
                 "value": (dict(p.values) if p.dated else p.value),
                 "range": p.range, "source": p.source,
                 "document": "; ".join(docs[i].short_en for i in ids),
-                "reason": p.reason or "", "file": p.file, "set_by": p.origin,
+                "reason": p.reason or "", "calibrated": p.calibrated or "", "file": p.file, "set_by": p.origin,
                 "cites": "; ".join(ids),
                 "title_en": "; ".join(docs[i].title_en for i in ids),
                 "title_zh": "; ".join(docs[i].title_zh for i in ids),
@@ -278,7 +282,7 @@ def load_parameter_file(path: Path, prefix: str) -> dict[str, Parameter]:
         p = Parameter(
             name=name, label=entry.label, unit=entry.unit, source=entry.source, reason=entry.reason,
             value=entry.value, values=values, bounds=entry.bounds, range=entry.range,
-            choices=tuple(entry.choices) if entry.choices else None,
+            choices=tuple(entry.choices) if entry.choices else None, calibrated=entry.calibrated,
             file=str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path),
         )
         # The default value must itself respect the bounds.

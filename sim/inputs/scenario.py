@@ -253,10 +253,14 @@ class LoadedScenario:
         self.parameter_sets = parameter_sets
 
     def with_parameter_set(self, seed: int) -> "LoadedScenario":
-        """The scenario with the parameter set that ``seed`` draws (itself if it has none)."""
+        """The scenario with the parameter set that ``seed`` draws (itself if it has none). A
+        parameter the scenario sets itself (a file's ``[parameters]``, or an override) is not drawn:
+        what a user fixes stays fixed, and the set supplies the rest."""
         if self.parameter_sets is None:
             return self
-        return self.with_overrides(self.parameter_sets.draw(seed), origin=self.spec.scenario.parameter_sets or "")
+        own = set(self.spec.parameters)
+        drawn = {k: v for k, v in self.parameter_sets.draw(seed).items() if k not in own}
+        return self.with_overrides(drawn, origin=self.spec.scenario.parameter_sets or "")
 
     @property
     def name(self) -> str:
@@ -273,7 +277,9 @@ class LoadedScenario:
         _spread_budgets(self.raw, changes, raw, table="coverage")
         _settle_coverage(changes, raw)
         prov = {**self.prov, **{k: origin for k in _leaf_keys(changes)}}
-        return _validate(raw, self.files, prov, base_params=ParameterSet.defaults(), sets=self.parameter_sets)
+        # Over this scenario's parameters, not the installed defaults: values set outside its
+        # files (a manifest's, in reproduce) stay in force.
+        return _validate(raw, self.files, prov, base_params=self.params, sets=self.parameter_sets)
 
     def with_overrides(self, overrides: Mapping[str, Any] | None, origin: str = OVERRIDES) -> "LoadedScenario":
         """A new scenario with dotted-key ``overrides`` laid over this one, all checked first.
@@ -379,7 +385,7 @@ class ParameterSets:
     def __init__(self, names: list[str], values: "np.ndarray", weights: "np.ndarray", digest: str):
         self.names = names
         self.values = values
-        self.weights = weights / weights.sum()
+        self.weights = weights  # normalised once, where they are read: a record keeps their exact bits
         self.digest = digest
 
     @classmethod
@@ -399,6 +405,7 @@ class ParameterSets:
         if not len(df) or not np.isfinite(weights).all() or (weights < 0).any() or weights.sum() <= 0:
             raise InputError(path, "weight", None, "parameter sets need rows and finite weights >= 0 with a positive sum")
         values = df.to_numpy(dtype=float)
+        weights = weights / weights.sum()
         return cls(list(df.columns), values, weights, cls.digest_of(list(df.columns), values, weights))
 
     def as_record(self) -> dict:
@@ -413,14 +420,18 @@ class ParameterSets:
             names = [str(n) for n in record["names"]]
             values = np.array(record["values"], dtype=float).reshape(-1, len(names))
             weights = np.array(record["weights"], dtype=float)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise InputError(origin, "parameter_sets", None, f"not a record of parameter sets: {exc}") from None
+        if (weights.shape != (len(values),) or not len(values) or not np.isfinite(weights).all()
+                or (weights < 0).any() or abs(weights.sum() - 1) > 1e-9):
+            raise InputError(origin, "parameter_sets.weights", None,
+                             "one weight per parameter set, finite, >= 0 and summing to 1")
         return cls(names, values, weights, cls.digest_of(names, values, weights))
 
     @staticmethod
     def digest_of(names: list[str], values: "np.ndarray", weights: "np.ndarray") -> str:
-        """The sets' identity: the same names, values and (normalised) weights, the same digest."""
-        record = {"names": names, "values": values.tolist(), "weights": (weights / weights.sum()).tolist()}
+        """The sets' identity: the same names, values and normalised weights, the same digest."""
+        record = {"names": names, "values": values.tolist(), "weights": weights.tolist()}
         return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
 
     def draw(self, seed: int) -> dict[str, float]:
