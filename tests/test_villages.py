@@ -20,7 +20,7 @@ def village_run(sanming):
         "scenario": {"population_scale": 0.2},
         "budgets": {p: 0.0 for p in ("employment", "relocation", "education", "health", "welfare")}
         | {"industry": 40e6},
-        "parameters": {"programme.industry.village_share": 1.0},
+        "parameters": {"programme.industry.village_share": 1.0, "budget.scale": 1.0},
     }
     model = TuopinModel(sanming.with_changes(changes), seed=3)
     model.run()
@@ -51,9 +51,11 @@ def test_project_income_reaches_only_households_of_funded_villages(village_run):
     # No household gets more than the cap from projects in the last year.
     cap = village_run.params.value("programme.industry.village_max_per_household")
     assert contrib[not_enrolled].max() <= cap + 1e-3
-    # Households without labour do not fit industry and draw nothing from its projects
-    # (an enrolled household that lost its labour keeps its own project's income).
-    assert np.all(contrib[not_enrolled & (hh.labour == 0)] == 0)
+    # Households without labour do not fit industry and draw nothing from its projects. Who draws
+    # is settled each January, so a household that lost its labour during the year keeps that
+    # year's share (and an enrolled one its own project's income): only a few may have any.
+    no_labour = not_enrolled & (hh.labour == 0)
+    assert no_labour.sum() > 100 and (contrib[no_labour] > 0).mean() < 0.02
 
 
 def test_no_village_share_means_no_projects(sanming):
@@ -69,7 +71,7 @@ def test_untargeted_projects_may_go_to_any_village(sanming):
     changes = {
         "scenario": {"population_scale": 0.2, "targeting": "untargeted"},
         "budgets": {"industry": 80e6},
-        "parameters": {"programme.industry.village_share": 1.0},
+        "parameters": {"programme.industry.village_share": 1.0, "budget.scale": 1.0},
     }
     model = TuopinModel(sanming.with_changes(changes), seed=3).run()
     funded = model.programmes[0].villages.started >= 0

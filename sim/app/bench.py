@@ -347,7 +347,7 @@ def bench_compare(replicates: int = 50, workers: int = 2, crn_ratio: bool = True
         independent = outcomes(other, names[1]).set_index("replicate")[column]
         crn = float((same - base).var())
         ind = float((independent.to_numpy() - base.to_numpy()).var())
-        figures.update({"crn_variance": crn, "independent_variance": ind, "crn_variance_ratio": round(crn / ind, 3)})
+        figures.update({"crn_variance": crn, "independent_variance": ind, "crn_variance_ratio": float(f"{crn / ind:.3g}")})
     return figures
 
 
