@@ -29,6 +29,7 @@ from .clock import Clock
 from .context import Context
 from .costs import EducationBill, MedicalBill
 from .state import MONTHS, Cause, Column, Households
+from .vector import add_to
 from .villages import VillageProjects
 
 # Kinds of parameter values a programme can declare.
@@ -264,14 +265,16 @@ class Programme:
         with the months in this year at which some member's flow changes (delay or support end)."""
         january = self.ctx.clock.january
         if self._members_month != january:
-            self._members = np.flatnonzero(hh.enrolled_month[self.index] >= 0).astype(np.int32)
+            # Platform indices (intp): gathers and scatters with them need no conversion.
+            self._members = np.flatnonzero(hh.enrolled_month[self.index] >= 0)
             self._members_month = january
             starts = hh.enrolled_month[self.index, self._members].astype(np.int32) + self.p["delay_months"]
             ends = hh.support_end[self.index, self._members]
             # The effect steps up on each anniversary of its start while it matures.
             steps = [starts + MONTHS * k for k in range(1, int(self.p.get("maturity_years", 1)))]
-            self._changes = {int(m) for m in np.unique(np.concatenate([starts, ends, *steps]))
-                             if january < m < january + MONTHS}
+            months = np.concatenate([starts, ends, *steps])
+            months = months[(months > january) & (months < january + MONTHS)]  # few left to sort
+            self._changes = {int(m) for m in np.unique(months)}
             self._gain_month = -1
         return self._members
 
@@ -279,8 +282,7 @@ class Programme:
         """Add this month's income effect to the household's year and to the contribution."""
         idx = self.members(hh)
         gain = self.monthly_gain(hh, idx)
-        hh.income_year[idx] += gain
-        hh.contribution[self.index, idx] += gain
+        add_to(hh.n, idx, gain, hh.income_year, hh.contribution[self.index])
 
     def monthly_gain(self, hh: Households, idx: np.ndarray) -> np.ndarray:
         """This month's flow for ``idx`` (the members); recomputed only when it can change."""

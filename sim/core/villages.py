@@ -23,6 +23,7 @@ import numpy as np
 
 from .context import Context
 from .state import MONTHS, Households
+from .vector import add_to
 
 
 class VillageProjects:
@@ -63,8 +64,7 @@ class VillageProjects:
         if self._refreshed < 0 or m % MONTHS == 0 or m in self._changes:
             self._refresh(hh, m)
         if self._idx.size:
-            hh.income_year[self._idx] += self._gain
-            hh.contribution[self.index, self._idx] += self._gain
+            add_to(hh.n, self._idx, self._gain, hh.income_year, hh.contribution[self.index])
 
     def _refresh(self, hh: Households, m: int) -> None:
         """Who draws project income this month and how much (changes only when a project starts

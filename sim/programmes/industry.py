@@ -29,5 +29,14 @@ class Industry(Programme):
         failed = u[idx] < self.p["failure_rate"]
         return np.where(failed, np.float32(0), base)
 
+    _base = None        # the base class's gain the cached product was made from
+    _base_january = -1  # and the year (its January) whose market factors it holds
+
     def monthly_gain(self, hh, idx):
-        return super().monthly_gain(hh, idx) * self.ctx.counties.market_factor[hh.county[idx]]
+        # The market factors are set each January, so the product changes only with the base gain.
+        base = super().monthly_gain(hh, idx)
+        january = self.ctx.clock.january
+        if base is not self._base or january != self._base_january:
+            self._product = base * self.ctx.counties.market_factor[hh.county[idx]]
+            self._base, self._base_january = base, january
+        return self._product

@@ -32,8 +32,9 @@ class Relocation(Programme):
 
     def flow_month(self, hh):
         month = self.ctx.clock.month
-        start = hh.enrolled_month[self.index].astype(np.int32)
-        moving = np.flatnonzero((start >= 0) & (start + self.p["delay_months"] == month))
+        idx = self.members(hh)  # the households ever enrolled, in household order
+        start = hh.enrolled_month[self.index, idx].astype(np.int32)
+        moving = idx[start + self.p["delay_months"] == month]
         if moving.size:
             hh.housing_safe[moving] = True
             hh.relocation_area[moving] = False
@@ -43,8 +44,7 @@ class Relocation(Programme):
             hh.year_farm[moving] *= kept  # from next month's accrual on, this year too
         super().flow_month(hh)
         # The contribution is net: wages gained less the farm income given up by moving.
-        idx = self.members(hh)
-        moved = idx[start[idx] + self.p["delay_months"] < month]
+        moved = idx[start + self.p["delay_months"] < month]
         if moved.size:
             lost = self.p["farm_income_lost"]
-            hh.contribution[self.index, moved] -= hh.year_farm[moved] * np.float32(lost / (1 - lost) / MONTHS)
+            hh.contribution[self.index][moved] -= hh.year_farm[moved] * np.float32(lost / (1 - lost) / MONTHS)
