@@ -63,10 +63,16 @@ def new_year(hh: Households, income: Mapping[str, float], u_repair: np.ndarray, 
 
 def accrue_month(hh: Households) -> None:
     """One twelfth of the year's earnings, transfers and asset income; an ill member earns nothing."""
-    earned = hh.year_farm + hh.year_wage * hh.employed
+    # The same sums in the same order as year_farm + year_wage × employed, then + transfer,
+    # + asset, / 12, made in one buffer.
+    earned = np.multiply(hh.year_wage, hh.employed)
+    np.add(hh.year_farm, earned, out=earned)
     sick = np.flatnonzero(hh.sick_months)
     if sick.size:
         able = np.maximum(hh.labour[sick], 1).astype(np.float32)
         earned[sick] *= np.where(hh.labour[sick] > 0, (able - 1) / able, np.float32(1))
         hh.sick_months[sick] -= 1
-    hh.income_year += (earned + hh.transfer + hh.asset) / np.float32(MONTHS)
+    earned += hh.transfer
+    earned += hh.asset
+    earned /= np.float32(MONTHS)
+    hh.income_year += earned

@@ -56,7 +56,8 @@ def illness(hh: Households, shocks: Mapping[str, float], u: np.ndarray) -> Medic
 def disability(hh: Households, shocks: Mapping[str, float], u: np.ndarray) -> None:
     """One able member stops working for good; earnings fall in proportion, this year's too.
     A chronic condition ends (recovery) when the same uniform falls at the other end."""
-    hit = np.flatnonzero((u < shocks["disability_rate"]) & (hh.labour > 0))
+    hit = np.flatnonzero(u < shocks["disability_rate"])
+    hit = hit[hh.labour[hit] > 0]
     if hit.size:
         keep = ((hh.labour[hit] - 1) / hh.labour[hit]).astype(np.float32)
         hh.farm[hit] *= keep
@@ -64,7 +65,8 @@ def disability(hh: Households, shocks: Mapping[str, float], u: np.ndarray) -> No
         hh.labour[hit] -= 1
         hh.year_farm[hit] *= keep
         hh.year_wage[hit] *= keep
-    recover = np.flatnonzero(hh.chronic & (u >= 1 - shocks["chronic_recovery_rate"]))
+    recover = np.flatnonzero(u >= 1 - shocks["chronic_recovery_rate"])
+    recover = recover[hh.chronic[recover]]
     if recover.size:
         hh.chronic[recover] = False
         _earnings_factor(hh, recover, np.float32(1 / (1 - shocks["chronic_earnings_loss"])))
@@ -73,10 +75,15 @@ def disability(hh: Households, shocks: Mapping[str, float], u: np.ndarray) -> No
 
 def jobs(hh: Households, shocks: Mapping[str, float], u: np.ndarray) -> None:
     """A held job may be lost; a lost one may be found again (one uniform: the sets are disjoint)."""
-    lose = hh.employed & (u < shocks["job_loss_rate"])
-    find = ~hh.employed & (hh.labour > 0) & (u < shocks["rehire_rate"]) & hh.had_job
-    hh.employed[lose] = False
-    hh.employed[find] = True
+    employed = hh.employed
+    lose = u < shocks["job_loss_rate"]
+    lose &= employed
+    find = u < shocks["rehire_rate"]
+    find &= hh.had_job
+    find &= hh.labour > 0
+    find &= ~employed
+    employed ^= lose   # lose is within employed: those lose the job
+    employed |= find   # find is outside it
 
 
 def yearly(hh: Households, villages: Villages, counties: Counties, shocks: Mapping[str, float],

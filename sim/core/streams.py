@@ -11,6 +11,7 @@ Stream ids are stable: the core's are listed in ``CORE_STREAMS``; a programme de
 
 from __future__ import annotations
 
+import sys
 from typing import Mapping
 
 import numpy as np
@@ -38,6 +39,13 @@ CORE_STREAMS: dict[str, int] = {
 # Ids held by programmes (industry_failure = 11) and the next free one are in sim/programmes.
 
 
+# PCG64's raw outputs, read as 32-bit words, give numpy's float32 uniforms on a little-endian
+# machine (numpy's next_float; checked against Generator.random for numpy 2.x); on another
+# machine the generator's own method is used.
+_RAW_FLOATS = sys.byteorder == "little"
+_TWO_M24 = np.float32(1.0 / 16777216.0)
+
+
 class Streams:
     """Draws for ``n`` units (households, villages or counties) keyed by stream and period."""
 
@@ -50,8 +58,19 @@ class Streams:
         return np.random.Generator(np.random.PCG64(np.random.SeedSequence(self.seed, spawn_key=key)))
 
     def uniform(self, stream: str, period: int, n: int, unit: int = 0) -> np.ndarray:
-        """``n`` uniforms on [0, 1) as float32: one per household, in household order."""
-        return self.generator(stream, period, unit).random(n, dtype=np.float32)
+        """``n`` uniforms on [0, 1) as float32: one per household, in household order.
+
+        The numbers are exactly ``generator.random(n, dtype=np.float32)``'s, made from the raw
+        64-bit outputs at once: numpy takes each output as two 32-bit words, low word first, and
+        makes (word >> 8) × 2⁻²⁴ of each."""
+        gen = self.generator(stream, period, unit)
+        if not _RAW_FLOATS or n < 2:
+            return gen.random(n, dtype=np.float32)
+        words = gen.bit_generator.random_raw((n + 1) // 2).view(np.uint32)[:n]
+        words >>= 8
+        out = words.view(np.float32)  # in place: each word becomes its float
+        np.multiply(words, _TWO_M24, out=out, dtype=np.float32, casting="unsafe")
+        return out
 
     def normal(self, stream: str, period: int, n: int, unit: int = 0) -> np.ndarray:
         return self.generator(stream, period, unit).standard_normal(n, dtype=np.float32)
