@@ -126,7 +126,7 @@ class BudgetYear:
     # ---- January ----------------------------------------------------------------------------
     def served_per_county(self, hh: Households, regime: "Regime") -> np.ndarray:
         """Households the register serves, per county: the base of every programme's capacity."""
-        return np.bincount(hh.county[regime.served(hh)], minlength=self.counties.n)
+        return np.bincount(hh.county[np.flatnonzero(regime.served(hh))], minlength=self.counties.n)
 
     def offer(self, prog: "Programme", hh: Households, served: np.ndarray, year: int) -> Offer:
         """One programme's lists, drawn up from the register as December left it. Support of

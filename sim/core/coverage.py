@@ -72,8 +72,8 @@ class Coverage:
         reached = np.zeros(hh.n, dtype=bool)
         if one_off(prog):
             reached = served & (hh.enrolled_month[prog.index] >= 0) & ~continuing & ~candidates
-        reached_n = np.bincount(hh.county[reached], minlength=n_counties)
-        base = np.bincount(hh.county[in_queue], minlength=n_counties) + reached_n
+        reached_n = np.bincount(hh.county[np.flatnonzero(reached)], minlength=n_counties)
+        base = np.bincount(hh.county[np.flatnonzero(in_queue)], minlength=n_counties) + reached_n
         if target is None:
             need = np.zeros(n_counties, dtype=np.int64)
         else:

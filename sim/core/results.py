@@ -52,11 +52,15 @@ class RegisterLedger:
         c = hh.county
         size = hh.size
 
+        # Masks become indices first: gathering by index is several times faster than by a
+        # scattered boolean mask, and picks the same households in the same order.
         def count(mask):
-            return np.bincount(c[mask], minlength=n_c), np.bincount(c[mask], weights=size[mask], minlength=n_c)
+            idx = np.flatnonzero(mask)
+            cm = c[idx]
+            return np.bincount(cm, minlength=n_c), np.bincount(cm, weights=size[idx], minlength=n_c)
 
         def households(mask):
-            return np.bincount(c[mask], minlength=n_c) if mask is not None else np.zeros(n_c, np.int64)
+            return np.bincount(c[np.flatnonzero(mask)], minlength=n_c) if mask is not None else np.zeros(n_c, np.int64)
 
         start_h, start_p = count(d.poor)
         exited_h, exited_p = count(d.exited)
@@ -111,8 +115,9 @@ class RegisterLedger:
         filed = hh.entry_year >= 0  # ever registered (建档立卡), exited or not
         for group, mask in (("registered", d.poor), ("exited", exited_end), ("relocated", hh.relocated),
                             ("filed", filed)):
-            x = net_pc[mask].astype(np.float32)
-            w = hh.size[mask]
+            idx = np.flatnonzero(mask)
+            x = net_pc[idx].astype(np.float32)
+            w = hh.size[idx]
             persons = float(w.sum())
             row = {"year": year, "group": group, "households": len(x) / self.scale,
                    "persons": persons / self.scale, "line": line}
@@ -126,7 +131,7 @@ class RegisterLedger:
     def _record_returns(self, hh: Households, year: int, d: Decisions) -> None:
         """Exited households at the start of the year and returns, by years since their exit."""
         def since(mask):
-            return np.minimum(year - hh.exit_year[mask].astype(np.int32), MAX_YEARS_SINCE_EXIT)
+            return np.minimum(year - hh.exit_year[np.flatnonzero(mask)].astype(np.int32), MAX_YEARS_SINCE_EXIT)
 
         stock = np.bincount(since(d.exited), minlength=MAX_YEARS_SINCE_EXIT + 1)
         back = np.bincount(since(d.returns), minlength=MAX_YEARS_SINCE_EXIT + 1)

@@ -41,8 +41,9 @@ class Tally:
     spent: dict[str, float] = field(default_factory=dict)  # yuan this year, by programme
 
     def register(self, hh: Households, served: np.ndarray, scale: float) -> None:
+        served = np.flatnonzero(served)  # by index: faster than a scattered mask, same order
         size = hh.size[served].astype(np.float64)
-        self.registered_households = int(served.sum()) / scale
+        self.registered_households = len(served) / scale
         self.monitored_households = int(hh.monitored.sum()) / scale
         self.registered_persons = float(size.sum()) / scale
         self.mean_income_registered = (float((hh.last_income_pc[served] * size).sum() / size.sum())
@@ -50,9 +51,9 @@ class Tally:
 
     def assessment(self, hh: Households, d: Decisions, scale: float) -> None:
         size = hh.size.astype(np.float64)
-        self.exits_persons = float(size[d.exits].sum()) / scale
-        self.returns_persons = float(size[d.returns].sum()) / scale
-        self.entries_persons = float(size[d.entries].sum()) / scale
+        self.exits_persons = float(size[np.flatnonzero(d.exits)].sum()) / scale
+        self.returns_persons = float(size[np.flatnonzero(d.returns)].sum()) / scale
+        self.entries_persons = float(size[np.flatnonzero(d.entries)].sum()) / scale
 
 
 def _tally(name: str, model: "TuopinModel") -> float:
