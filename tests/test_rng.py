@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -47,3 +48,14 @@ def test_replicate_seeds_do_not_depend_on_the_number_of_replicates():
     assert all(isinstance(s, int) and 0 <= s < 2**63 for s in many)
     assert replicate_seeds(20151125, 3) != many[:3]
     assert replicate_seeds(7, 0) == []
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 1001, 100_003])
+def test_household_uniforms_are_the_generator_s_own(n):
+    """Streams.uniform makes its float32 uniforms from the generator's raw outputs (faster); they
+    must be exactly what Generator.random(dtype=float32) gives, or results would move with it. A
+    numpy that draws floats otherwise fails here."""
+    streams = Streams(20151124)
+    for stream, period in (("illness", 0), ("income_noise", 7), ("entry_detection", 71)):
+        expected = streams.generator(stream, period).random(n, dtype=np.float32)
+        assert np.array_equal(streams.uniform(stream, period, n), expected), (stream, period, n)
