@@ -10,7 +10,8 @@ import pytest
 
 from helpers import ROOT, scaled, write
 from sim import InputError, simulate
-from sim.analysis.calibrate import calibrate, effective_size, free_parameters, write_outputs
+from sim.analysis.calibrate import calibrate, free_parameters, write_outputs
+from sim.analysis.weights import effective_size
 from sim.analysis.observe import distance, observe
 from sim.inputs.targets import QUANTITIES, Target, load_targets, write_targets
 

@@ -55,6 +55,7 @@ from ..inputs.scenario import LoadedScenario
 from ..inputs.targets import Target
 from ..model import simulate
 from .observe import distance, observe
+from .weights import effective_size
 
 WHOLE_UNITS = ("years", "months", "year")
 KERNEL_SCALE = 2.0          # the perturbation kernel's covariance is this times the particles' (Beaumont et al.)
@@ -228,14 +229,6 @@ def _kernel_cov(particles: np.ndarray, weights: np.ndarray, lo: np.ndarray, hi: 
     cov = KERNEL_SCALE * np.atleast_2d(cov)
     floor = (KERNEL_FLOOR * (hi - lo)) ** 2
     return cov + np.diag(np.maximum(floor - np.diag(cov), 0.0))
-
-
-def effective_size(weights: np.ndarray) -> float:
-    """Kish's effective sample size of normalised weights: 1 / Σ w² (n for equal weights, 1 when
-    one particle holds all the weight)."""
-    w = np.asarray(weights, dtype=float)
-    w = w / w.sum()
-    return float(1.0 / np.sum(w * w))
 
 
 def _weights(free: Sequence[FreeParameter], accepted: np.ndarray, previous: Generation | None) -> np.ndarray:

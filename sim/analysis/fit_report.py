@@ -28,7 +28,7 @@ from ..inputs.scenario import LoadedScenario  # noqa: E402
 from ..inputs.targets import TOTAL, Target  # noqa: E402
 from ..model import simulate  # noqa: E402
 from . import html as page  # noqa: E402
-from .calibrate import effective_size  # noqa: E402
+from .weights import effective_size  # noqa: E402
 from .observe import DEVELOPMENT, observe  # noqa: E402
 
 LOW, HIGH = 0.05, 0.95

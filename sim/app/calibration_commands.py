@@ -48,7 +48,7 @@ def calibrate(
     from ..execution.executors import dask_address
     from ..inputs.scenario import load_scenario
     from ..inputs.targets import load_targets
-    from .cli import refusals
+    from .refusals import refusals
 
     with refusals():
         loaded = load_scenario(scenario)
@@ -94,7 +94,7 @@ def sensitivity(
     from ..inputs.errors import InputError
     from ..inputs.scenario import load_scenario
     from ..inputs.targets import load_targets
-    from .cli import refusals
+    from .refusals import refusals
 
     with refusals():
         if method not in ("morris", "sobol"):

@@ -8,24 +8,20 @@ from __future__ import annotations
 
 import json
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from ..execution.errors import EnsembleError, OutputError
 from ..execution.executors import DASK_ENV
 from ..inputs.arguments import COMMAND_LINE, MAX_REPLICATES, check_replicates, check_seed, check_workers
-from ..inputs.errors import InputError
 from . import calibration_commands, compare_commands
+from .refusals import refusals
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="tuopin: agent-based scenarios of exits from and returns to poverty.")
 
 
-EXIT_CODES = ((InputError, 2), (OutputError, 3), (EnsembleError, 4))
-INTERRUPTED = 130  # the shell's status for a command ended by Ctrl-C (128 + SIGINT)
 RESUMES = "the replicates finished so far are kept: run the same command again to resume"
 
 
@@ -43,20 +39,6 @@ def main(
                                           help="Print the version and exit.")] = False,
 ) -> None:
     """tuopin: agent-based scenarios of exits from and returns to poverty."""
-
-
-@contextmanager
-def refusals(interrupted: str | None = None):
-    """Bad input, an unwritable or busy folder, a failed ensemble, or Ctrl-C: one line on stderr
-    and an exit code (for Ctrl-C, ``interrupted`` says what happens to the work done)."""
-    try:
-        yield
-    except (InputError, OutputError, EnsembleError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(next(code for kind, code in EXIT_CODES if isinstance(exc, kind))) from None
-    except KeyboardInterrupt:
-        typer.echo("interrupted" + (f": {interrupted}" if interrupted else ""), err=True)
-        raise typer.Exit(INTERRUPTED) from None
 
 
 def _run_options(seed, replicates, workers) -> tuple[int | None, int, int | None]:

@@ -129,7 +129,7 @@ def compare_command(
     from ..execution.executors import dask_address
     from ..inputs.errors import InputError
     from ..inputs.scenario import load_scenario
-    from .cli import refusals
+    from .refusals import refusals
 
     with refusals():
         loaded = [load_scenario(s, allow_outside=allow_outside) for s in scenarios]

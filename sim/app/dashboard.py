@@ -58,7 +58,7 @@ def dashboard(
 
     Move budgets, targeting, support after exit, monitoring, sample, replicates and seed; see the option against the unchanged scenario with the same seeds; save it as a scenario file."""
     from . import dashboard_assets
-    from .cli import refusals
+    from .refusals import refusals
 
     if install_assets:
         done = dashboard_assets.install()

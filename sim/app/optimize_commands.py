@@ -64,7 +64,7 @@ def optimize(
     from ..execution.executors import dask_address, local_workers
     from ..inputs.arguments import COMMAND_LINE, check_workers
     from ..inputs.scenario import load_scenario
-    from .cli import refusals
+    from .refusals import refusals
     from .runs import check_memory
 
     with refusals(interrupted="nothing was written (an optimisation does not resume)"):
