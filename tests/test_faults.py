@@ -980,11 +980,17 @@ def test_workers_end_when_the_main_process_is_killed(small_file, tmp_path, count
     assert not alive, f"left running after the main process was killed: {[_cmdline(p)[:3] for p in alive]}"
 
 
+def _as_in_a_terminal() -> None:
+    """The command as a terminal starts it: Ctrl-C not ignored. (A test run started in the
+    background, e.g. `make test &`, ignores SIGINT, and ignored signals pass to child processes.)"""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_stops_the_run_at_once_and_says_how_to_resume(small_file, tmp_path, counters):
     out = tmp_path / "out"
     # A session of its own: Ctrl-C in a terminal reaches every process of the foreground group.
     proc = subprocess.Popen(_long_run(small_file, out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=tmp_path, start_new_session=True)
+                            cwd=tmp_path, start_new_session=True, preexec_fn=_as_in_a_terminal)
     main = psutil.Process(proc.pid)
     deadline = time.monotonic() + 120
     family = _wait_for_workers(main, deadline)

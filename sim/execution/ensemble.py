@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from contextlib import closing
 from concurrent.futures import Executor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -144,8 +145,9 @@ def run_ensemble(scenario: LoadedScenario, *, seed: int | None = None, replicate
     if out is None:
         seeds = replicate_seeds(root, replicates)
         memory: dict[int, dict[str, pd.DataFrame]] = {}
-        with _progress(scenario, replicates, 0, progress) as bar:
-            for k, tables in _execute(scenario, seeds, list(range(replicates)), workers, executor, dask):
+        with _progress(scenario, replicates, 0, progress) as bar, \
+                closing(_execute(scenario, seeds, list(range(replicates)), workers, executor, dask)) as results:
+            for k, tables in results:
                 memory[k] = tables
                 bar.update(1)
         ens = Ensemble(scenario, root, seeds)
@@ -169,8 +171,12 @@ def ensemble_to_set(scenario: LoadedScenario, root: int, replicates: int, out: P
     identity = run_identity(scenario)
     found = _resume(rep_dir, identity, seeds)
     todo = [k for k in range(replicates) if k not in found.reused]
-    with _progress(scenario, replicates, len(found.reused), progress) as bar:
-        for k, tables in _execute(scenario, seeds, todo, workers, executor, dask):
+    # closing: an exception here (Ctrl-C while a replicate is saved) closes the generator at once,
+    # so that its pool is stopped now; left to the interpreter's exit, the pool would first finish
+    # every replicate it was given.
+    with _progress(scenario, replicates, len(found.reused), progress) as bar, \
+            closing(_execute(scenario, seeds, todo, workers, executor, dask)) as results:
+        for k, tables in results:
             _save_replicate(rep_dir, k, tables, fingerprint(identity, k, seeds[k]))
             bar.update(1)
     for name in TABLES:
