@@ -43,21 +43,25 @@ def summary_text(ens, width: int = WIDTH) -> str:
 
     pw = ens.pathways[ens.pathways.county == TOTAL]
     table = pw.groupby(["year", "pathway"], sort=False).exits_persons.mean().unstack("pathway")
-    pathways = Table(box=box.SIMPLE_HEAD, title="Exits by pathway (persons, mean)", title_justify="left")
-    pathways.add_column("year")
-    for col in table.columns:
-        pathways.add_column(str(col), justify="right")
-    for year, row in table.iterrows():
-        pathways.add_row(str(year), *[short(v) for v in row])
+    pathways = _by_year("Exits by pathway (persons, mean)", table)
 
     sp = ens.spending[ens.spending.county == TOTAL]
     spent = sp.groupby(["year", "programme"], sort=False)[["budget", "spent"]].mean()
     tab = spent.spent.unstack("programme")
     tab["budget"] = spent.budget.groupby("year").sum()
-    spending = Table(box=box.SIMPLE_HEAD, title="Spending by programme (yuan, mean)", title_justify="left")
-    spending.add_column("year")
-    for col in tab.columns:
-        spending.add_column(str(col), justify="right")
-    for year, row in tab.iterrows():
-        spending.add_row(str(year), *[short(v) for v in row])
+    spending = _by_year("Spending by programme (yuan, mean)", tab)
     return render(years, pathways, spending, width=width)
+
+
+def _by_year(title: str, frame: pd.DataFrame) -> "Table":
+    """A frame indexed by year as a terminal table, one column per frame column, numbers short."""
+    from rich import box
+    from rich.table import Table
+
+    table = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left")
+    table.add_column("year")
+    for col in frame.columns:
+        table.add_column(str(col), justify="right")
+    for year, row in frame.iterrows():
+        table.add_row(str(year), *[short(v) for v in row])
+    return table
