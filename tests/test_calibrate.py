@@ -119,8 +119,10 @@ def test_calibration_recovers_known_values(synthetic, tmp_path):
         f = next(f for f in free_parameters(small.params, FREE) if f.name == name)
         assert lo <= true <= hi, (name, lo, true, hi)
         assert hi - lo < 0.8 * (f.high - f.low), (name, lo, hi)  # the data narrowed the prior
-    # The posterior is a set, not one point: many particles carry weight.
-    assert effective_size(post.weight.to_numpy()) >= 0.4 * len(post), effective_size(post.weight.to_numpy())
+    # The posterior is a set, not one point: many distinct sets carry weight, all within the threshold.
+    assert len(post) >= 0.4 * 12 and effective_size(post.weight.to_numpy()) >= 0.4 * len(post), post
+    assert (post.distance <= cal.generations[-1].threshold).all()
+    assert [g.simulated <= 48 for g in cal.generations] == [True] * 3
     paths = write_outputs(cal, tmp_path / "cal")
     assert {p.name for p in paths} == {"posterior.parquet", "generations.csv", "parameters.toml"}
     assert (pd.read_csv(tmp_path / "cal" / "generations.csv").effective_size >= 1).all()
@@ -141,22 +143,44 @@ def test_calibration_is_the_same_with_two_workers_and_resumes(synthetic, tmp_pat
 
 
 def test_whole_number_parameters_are_searched_as_reals_and_run_rounded():
-    """A whole-number parameter is proposed as a real number (so the proposal has a density and
-    the weights stay exact) and rounded where a model runs it and in the posterior; the kernel
-    keeps a spread on a value every particle shares."""
-    from sim.analysis.calibrate import Calibration, FreeParameter, Generation, Settings, _kernel_cov, _overrides, _propose
+    """A whole-number parameter is proposed as a real number (so a move has a density) and
+    rounded where a model runs it and in the posterior; a move keeps a spread on a value every
+    particle shares."""
+    from sim.analysis.calibrate import Calibration, FreeParameter, Generation, Settings, _move_cov, _overrides, _prior_draws, _step
 
     free = [FreeParameter("register.exit_years_above", 1.0, 3.0, True), FreeParameter("shocks.illness_rate", 0.0, 0.01, False)]
     settings = Settings("s", "p", "t", [f.name for f in free], root_seed=3, particles=4, candidates=40)
-    first = _propose(0, settings, free, None)
-    assert not np.allclose(first[:, 0], np.round(first[:, 0]))
+    first = _prior_draws(settings, free)
+    assert first.shape == (40, 2) and not np.allclose(first[:, 0], np.round(first[:, 0]))
     assert _overrides(free, first[0])["register.exit_years_above"] == round(first[0, 0])
-    accepted = np.arange(4)
-    gen = Generation(0, first, np.arange(40.0), np.zeros((40, 1)), accepted, np.full(4, 0.25))
+    gen = Generation(0, first[:4], np.arange(4.0), np.zeros((4, 1)), 3.0, 40, 0)
     cal = Calibration(settings, free, [], [gen])
     assert set(cal.posterior["register.exit_years_above"]) <= {1.0, 2.0, 3.0}
     shared = np.column_stack([np.ones(4), np.linspace(0.001, 0.002, 4)])
-    cov = _kernel_cov(shared, np.full(4, 0.25), np.array([1.0, 0.0]), np.array([3.0, 0.01]))
+    cov = _move_cov(shared, np.array([1.0, 0.0]), np.array([3.0, 0.01]))
     assert cov[0, 0] >= (0.02 * 2.0) ** 2 - 1e-12 and cov[1, 1] > 0
-    later = _propose(1, settings, free, gen)
-    assert later.shape == (40, 2) and np.all((later[:, 0] >= 1) & (later[:, 0] <= 3))
+    moves = _step(settings, 1, 1, free, shared, cov)
+    assert moves.shape == (4, 2) and np.unique(moves[:, 0]).size == 4
+    # Steps are reflected at the prior's bounds: every move is a candidate inside the prior.
+    assert np.all((moves >= [1.0, 0.0]) & (moves <= [3.0, 0.01]))
+    from sim.analysis.calibrate import _reflect
+    assert np.allclose(_reflect(np.array([[0.5, -0.002], [3.5, 0.013], [5.5, 0.025]]), np.array([1.0, 0.0]), np.array([3.0, 0.01])),
+                       [[1.5, 0.002], [2.5, 0.007], [1.5, 0.005]])
+
+
+def test_the_posterior_weights_each_distinct_set_by_its_copies():
+    """After resampling, particles share parameter sets: the posterior lists each set once,
+    weighted by the share of particles holding it."""
+    from sim.analysis.calibrate import Calibration, FreeParameter, Generation, Settings, _resample
+
+    free = [FreeParameter("shocks.illness_rate", 0.0, 0.01, False)]
+    settings = Settings("s", "p", "t", [f.name for f in free], root_seed=3, particles=5, candidates=10)
+    params = np.array([[0.002], [0.005], [0.002], [0.002], [0.007]])
+    gen = Generation(1, params, np.array([1.0, 2.0, 1.0, 1.0, 0.5]), np.zeros((5, 1)), 2.0, 10, 3)
+    post = Calibration(settings, free, [], [gen]).posterior
+    assert post["shocks.illness_rate"].tolist() == [0.002, 0.005, 0.007]
+    assert post.weight.tolist() == [0.6, 0.2, 0.2] and post.distance.tolist() == [1.0, 2.0, 0.5]
+    assert gen.acceptance == 0.3
+    # Resampling copies each kept particle equally often (two kept, five particles: 2 + 2 + one more).
+    pick = _resample(settings, 1, np.array([1, 3]))
+    assert len(pick) == 5 and set(np.bincount(pick)[[1, 3]]) == {2, 3}

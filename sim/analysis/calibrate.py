@@ -1,28 +1,30 @@
-"""Calibration by approximate Bayesian computation with sequential Monte Carlo (ABC-SMC).
+"""Calibration by approximate Bayesian computation with sequential Monte Carlo (ABC-SMC), the
+resample-move kind (Del Moral, Doucet and Jasra 2012): particles are moved by Metropolis–Hastings
+steps at each threshold, so they keep equal weights and the posterior does not collapse onto a few
+of them.
 
 The free parameters are assumptions with a documented plausible range (their ``range`` is the
-prior: uniform on it); the rest stay at their values. Each generation proposes a fixed number of
-candidate parameter sets, runs every candidate for the same few replicate seeds (common random
-numbers: every candidate of the calibration meets the same draws, so distances compare
-parameters, not luck), measures its distance to the targets (``sim/analysis/observe.py``) and
-accepts the closest ``particles`` of them; the threshold is the largest accepted distance, and it
-falls as the proposals concentrate where the distance is small. The first
-generation samples the prior; later ones perturb accepted particles with a Gaussian kernel (twice
-their weighted covariance) and weight each accepted particle by prior / proposal density, the
-proposal being the weighted mixture of kernels around the previous particles (Beaumont et al.
-2009, with quantile thresholds as in Del Moral et al. 2012). The weights are computed in logs, and
-each generation's effective sample size (Kish: 1 / Σ w²) is recorded beside its threshold: the
-accepted particles of the last generation, with their weights, are the posterior — a set of
-plausible parameter sets, not one point — and its effective size says how many of them count.
+prior: uniform on it); the rest stay at their values. Every simulation of a candidate parameter
+set runs the same few replicate seeds (common random numbers: every candidate meets the same draws,
+so distances compare parameters, not luck) and is measured by its distance to the targets
+(``sim/analysis/observe.py``).
 
-Two things keep the weights from collapsing onto one particle (a posterior of one effective
-particle, seen before they were done). No share of later candidates is drawn from the prior: with
-20 free parameters a kernel's density near the particles is many orders of magnitude above the
-uniform prior's, so an accepted prior draw took nearly all the weight. And a whole-number
-parameter (a number of years, a first year) is searched as a real number and rounded only when a
-model runs it (the posterior gives the rounded values): rounded proposals had no density, and
-where every particle shared one value the kernel shrank onto it, so a particle with another value
-took nearly all the weight. The kernel's spread is also kept above ``KERNEL_FLOOR`` of each range.
+- Generation 0 draws ``candidates`` sets from the prior and keeps the closest ``particles``.
+- Each later generation lowers the threshold to the median distance of the particles (``KEEP``),
+  drops the particles above it, copies the rest back to ``particles`` (each as often as the others,
+  the remainder drawn at random), and moves every particle ``candidates // particles`` times: a
+  Gaussian random-walk step (covariance ``MOVE_SCALE`` / d times the particles' covariance, the
+  scaling that is optimal for a random walk in d dimensions, Roberts and Rosenthal 2001), reflected
+  at the prior's bounds, and accepted when its distance is within the threshold. With a uniform prior and
+  a symmetric step that is the Metropolis–Hastings rule for the ABC posterior at that threshold,
+  so the particles stay a sample of it with equal weights.
+- The posterior is the last generation's particles: the distinct parameter sets, each weighted by
+  how many particles hold it (``weight``). Its effective size (Kish) counts how many sets count.
+
+A whole-number parameter (a number of years, a first year) is searched as a real number and
+rounded only when a model runs it (the posterior gives the rounded values), so that steps have a
+density and particles sharing a whole value still move. The step's spread is kept above
+``KERNEL_FLOOR`` of each range.
 
 Everything is a pure function of the settings and the root seed: candidates are proposed in this
 process, simulations run through the project's executor (this process, local worker processes or
@@ -58,8 +60,9 @@ from .observe import distance, observe
 from .weights import effective_size
 
 WHOLE_UNITS = ("years", "months", "year")
-KERNEL_SCALE = 2.0          # the perturbation kernel's covariance is this times the particles' (Beaumont et al.)
-KERNEL_FLOOR = 0.02         # the kernel's smallest standard deviation, as a share of the prior's range
+KEEP = 0.5                  # share of the particles whose distances set the next threshold (its quantile)
+MOVE_SCALE = 2.38 ** 2      # a move's covariance is this / d times the particles' (optimal random-walk scaling)
+KERNEL_FLOOR = 0.02         # a move's smallest standard deviation, as a share of the prior's range
 CHUNK = 16                  # candidates per task list written to disk at once (resume granularity)
 STATE = "state.json"
 
@@ -147,16 +150,29 @@ class Settings:
 
 @dataclass
 class Generation:
+    """A generation's particles after its moves (equal weights), and what it took."""
+
     index: int
-    params: np.ndarray         # candidates × free parameters
-    distances: np.ndarray      # candidates
-    values: np.ndarray         # candidates × targets (mean over replicates)
-    accepted: np.ndarray       # indices of the accepted candidates
-    weights: np.ndarray        # weights of the accepted ones (sum 1)
+    params: np.ndarray         # particles × free parameters
+    distances: np.ndarray      # particles
+    values: np.ndarray         # particles × targets (mean over replicates)
+    threshold: float           # the largest distance a particle may have
+    simulated: int             # candidates simulated in the generation
+    moved: int                 # moves accepted (0 in generation 0)
 
     @property
-    def threshold(self) -> float:
-        return float(self.distances[self.accepted].max())
+    def acceptance(self) -> float:
+        """Share of the generation's simulated moves that were accepted."""
+        return self.moved / self.simulated if self.index and self.simulated else float("nan")
+
+    def sets(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The distinct parameter sets (in order of first appearance), their distances, and their
+        weights (the share of particles holding each)."""
+        _, first, inverse = np.unique(self.params, axis=0, return_index=True, return_inverse=True)
+        counts = np.bincount(inverse.ravel())
+        order = np.argsort(first, kind="stable")
+        idx = first[order]
+        return self.params[idx], self.distances[idx], counts[order] / len(self.params)
 
 
 @dataclass
@@ -168,11 +184,12 @@ class Calibration:
 
     @property
     def posterior(self) -> pd.DataFrame:
-        """The accepted parameter sets of the last generation, with their weights and distances."""
-        g = self.generations[-1]
-        df = pd.DataFrame({f.name: [f.value(x) for x in g.params[g.accepted, i]] for i, f in enumerate(self.free)})
-        df["weight"] = g.weights
-        df["distance"] = g.distances[g.accepted]
+        """The last generation's distinct parameter sets, each weighted by the share of particles
+        holding it, with its distance."""
+        params, dist, weights = self.generations[-1].sets()
+        df = pd.DataFrame({f.name: [f.value(x) for x in params[:, i]] for i, f in enumerate(self.free)})
+        df["weight"] = weights
+        df["distance"] = dist
         return df
 
     def point(self) -> dict[str, float]:
@@ -190,66 +207,64 @@ def _overrides(free: Sequence[FreeParameter], row: np.ndarray) -> dict[str, floa
     return {f.name: f.value(x) for f, x in zip(free, row)}
 
 
+def _bounds(free: Sequence[FreeParameter]) -> tuple[np.ndarray, np.ndarray]:
+    return np.array([f.low for f in free]), np.array([f.high for f in free])
+
+
 def _in_prior(free: Sequence[FreeParameter], x: np.ndarray) -> np.ndarray:
-    lo = np.array([f.low for f in free])
-    hi = np.array([f.high for f in free])
+    lo, hi = _bounds(free)
     return np.all((x >= lo) & (x <= hi), axis=-1)
 
 
-def _propose(gen: int, settings: Settings, free: Sequence[FreeParameter], previous: Generation | None) -> np.ndarray:
-    """This generation's candidates: from the prior first, then perturbed accepted particles."""
-    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(settings.root_seed, spawn_key=(gen,))))
-    lo = np.array([f.low for f in free])
-    hi = np.array([f.high for f in free])
-    n = settings.candidates
-    if previous is None:
-        return lo + (hi - lo) * rng.random((n, len(free)))
-    particles = previous.params[previous.accepted]
-    cov = _kernel_cov(particles, previous.weights, lo, hi)
-    out = np.empty((n, len(free)))
-    filled = 0
-    while filled < n:
-        pick = rng.choice(len(particles), size=n - filled, p=previous.weights)
-        draws = particles[pick] + rng.multivariate_normal(np.zeros(len(free)), cov, size=n - filled)
-        ok = draws[_in_prior(free, draws)]
-        out[filled:filled + len(ok)] = ok
-        filled += len(ok)
-    return out
+def _rng(settings: Settings, gen: int, step: int) -> np.random.Generator:
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(settings.root_seed, spawn_key=(gen, step))))
 
 
-def _kernel_cov(particles: np.ndarray, weights: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """The perturbation kernel's covariance: ``KERNEL_SCALE`` times the particles' weighted
-    covariance (unweighted if the weights leave fewer than two effective particles), each variance
-    raised to at least (``KERNEL_FLOOR`` × the prior's range)², so that the kernel never collapses
-    onto a value all particles share."""
-    if effective_size(weights) >= 2:
-        cov = np.cov(particles.T, aweights=weights)
-    else:
-        cov = np.cov(particles.T)
-    cov = KERNEL_SCALE * np.atleast_2d(cov)
+def _prior_draws(settings: Settings, free: Sequence[FreeParameter]) -> np.ndarray:
+    """Generation 0's candidates: ``candidates`` draws from the uniform prior."""
+    lo, hi = _bounds(free)
+    return lo + (hi - lo) * _rng(settings, 0, 0).random((settings.candidates, len(free)))
+
+
+def _move_cov(particles: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """A move's covariance: ``MOVE_SCALE`` / d times the particles' covariance, each variance
+    raised to at least (``KERNEL_FLOOR`` × the prior's range)², so that particles sharing a value
+    (a whole number, or copies of one particle) still move."""
+    d = particles.shape[1]
+    cov = np.atleast_2d(np.cov(particles.T)) if len(particles) > 1 else np.zeros((d, d))
+    cov = MOVE_SCALE / d * cov
     floor = (KERNEL_FLOOR * (hi - lo)) ** 2
     return cov + np.diag(np.maximum(floor - np.diag(cov), 0.0))
 
 
-def _weights(free: Sequence[FreeParameter], accepted: np.ndarray, previous: Generation | None) -> np.ndarray:
-    """Importance weights of accepted particles: the uniform prior's density over the proposal's
-    (the weighted mixture of Gaussian kernels around the previous particles), in logs."""
-    from scipy.special import logsumexp
+def _threshold(distances: np.ndarray) -> float:
+    """The next threshold: the ``KEEP`` quantile of the particles' distances."""
+    return float(np.quantile(distances, KEEP, method="inverted_cdf"))
 
-    if previous is None:
-        return np.full(len(accepted), 1.0 / len(accepted))
-    particles = previous.params[previous.accepted]
-    lo = np.array([f.low for f in free])
-    hi = np.array([f.high for f in free])
-    cov = _kernel_cov(particles, previous.weights, lo, hi)
-    inv = np.linalg.inv(cov)
-    _, logdet = np.linalg.slogdet(cov)
-    diff = accepted[:, None, :] - particles[None, :, :]
-    log_kernel = -0.5 * np.einsum("ijk,kl,ijl->ij", diff, inv, diff) - 0.5 * (logdet + len(free) * np.log(2 * np.pi))
-    log_proposal = logsumexp(log_kernel, b=previous.weights[None, :], axis=1)
-    log_w = -log_proposal  # the uniform prior's density is the same for every particle
-    w = np.exp(log_w - log_w.max())
-    return w / w.sum()
+
+def _resample(settings: Settings, gen: int, keep: np.ndarray) -> np.ndarray:
+    """Indices of ``particles`` copies of the kept particles: each kept one as often as the others,
+    the remainder drawn without replacement."""
+    n, k = settings.particles, len(keep)
+    extra = _rng(settings, gen, 0).choice(k, size=n % k, replace=False)
+    return np.sort(np.concatenate([np.repeat(keep, n // k), keep[extra]]), kind="stable")
+
+
+def _step(settings: Settings, gen: int, step: int, free: Sequence[FreeParameter], particles: np.ndarray,
+          cov: np.ndarray) -> np.ndarray:
+    """Every particle's proposed move in this step of the generation, reflected at the prior's
+    bounds (a reflected Gaussian step is still symmetric, so the acceptance rule stays valid; a step
+    cut off at the bounds instead was wasted for most particles in 20 dimensions)."""
+    noise = _rng(settings, gen, step).multivariate_normal(np.zeros(len(free)), cov, size=len(particles))
+    lo, hi = _bounds(free)
+    return _reflect(particles + noise, lo, hi)
+
+
+def _reflect(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """``x`` folded into [lo, hi] by mirroring at the bounds (as often as needed)."""
+    width = hi - lo
+    t = np.mod(x - lo, 2 * width)
+    return lo + np.where(t > width, 2 * width - t, t)
 
 
 class _Store:
@@ -274,12 +289,12 @@ class _Store:
                     f.unlink()  # another calibration's work: start afresh
         write_bytes(state, json.dumps({"fingerprint": settings.fingerprint()}).encode())
 
-    def chunk_path(self, gen: int, chunk: int) -> Path:
-        return self.dir / f"gen-{gen:02d}-chunk-{chunk:04d}.parquet"
+    def chunk_path(self, gen: int, step: int, chunk: int) -> Path:
+        return self.dir / f"gen-{gen:02d}-step-{step:02d}-chunk-{chunk:04d}.parquet"
 
-    def load_chunk(self, gen: int, chunk: int, n_targets: int) -> np.ndarray | None:
+    def load_chunk(self, gen: int, step: int, chunk: int, n_targets: int) -> np.ndarray | None:
         """A chunk's values (candidates × replicates × targets), or None if absent or unreadable."""
-        p = self.chunk_path(gen, chunk)
+        p = self.chunk_path(gen, step, chunk)
         if not p.exists():
             return None
         try:
@@ -288,10 +303,10 @@ class _Store:
         except (OSError, ValueError):
             return None
 
-    def save_chunk(self, gen: int, chunk: int, values: np.ndarray) -> None:
+    def save_chunk(self, gen: int, step: int, chunk: int, values: np.ndarray) -> None:
         flat = values.reshape(values.shape[0], -1)
         df = pd.DataFrame(flat, columns=[f"v{i}" for i in range(flat.shape[1])])
-        atomic_write(self.chunk_path(gen, chunk), lambda fh: fh.write(table_bytes_parquet(df)))
+        atomic_write(self.chunk_path(gen, step, chunk), lambda fh: fh.write(table_bytes_parquet(df)))
 
 
 def _fixed_digest(scenario: LoadedScenario, free: Sequence[FreeParameter]) -> str:
@@ -310,7 +325,8 @@ def calibrate(scenario: LoadedScenario, targets: Sequence[Target], out: Path, *,
     The scenario runs without its own parameter sets (a calibration makes them: the free
     parameters are drawn from their priors, the rest keep their values), and the calibration's
     identity leaves out the free parameters' values, which it does not use: a scenario whose
-    defaults became an earlier calibration's medians resumes that calibration."""
+    defaults became an earlier calibration's medians resumes that calibration. Each generation
+    after the first simulates ``candidates // particles`` moves of every particle."""
     if not 0 < particles <= candidates:
         raise InputError("<calibration>", "particles", particles, "must be between 1 and the candidates per generation",
                          f"1 to {candidates}")
@@ -323,46 +339,82 @@ def calibrate(scenario: LoadedScenario, targets: Sequence[Target], out: Path, *,
                         int(seed), particles, candidates, generations, replicates)
     store = _Store(out, settings)
     cal = Calibration(settings, free, targets)
-    total = generations * candidates
-    finished = 0
-    previous = None
-    for gen in range(generations):
-        params = _propose(gen, settings, free, previous)
-        seeds = replicate_seeds(np.random.SeedSequence(seed, spawn_key=(10_000,)).generate_state(1)[0], replicates)
-        values = np.full((candidates, replicates, len(targets)), np.nan)
-        pending: dict[int, set[int]] = {}
-        for c0 in range(0, candidates, CHUNK):
-            size = min(CHUNK, candidates - c0)
-            saved = store.load_chunk(gen, c0 // CHUNK, len(targets))
-            if saved is not None and saved.shape[0] == size:
-                values[c0:c0 + size] = saved
-                finished += size
-            else:
-                pending[c0] = set(range(c0, c0 + size))
-        if progress:
-            progress(finished, total)
-        idx = sorted(i for chunk in pending.values() for i in chunk)
+    steps = max(1, candidates // particles)
+    seeds = replicate_seeds(np.random.SeedSequence(seed, spawn_key=(10_000,)).generate_state(1)[0], replicates)
+    count = {"done": 0, "total": candidates + (generations - 1) * steps * particles}
 
-        def done(k: int, v: np.ndarray) -> None:
-            nonlocal finished
-            i = idx[k]
-            c0 = i - i % CHUNK
-            values[i] = v
-            pending[c0].discard(i)
-            finished += 1
-            if not pending[c0]:  # the chunk is whole: keep it for a resume
-                store.save_chunk(gen, c0 // CHUNK, values[c0:min(c0 + CHUNK, candidates)])
-            if progress:
-                progress(finished, total)
+    def run(gen: int, step: int, proposals: np.ndarray) -> np.ndarray:
+        """The mean target values of each proposal inside the prior (NaN rows outside it)."""
+        inside = np.flatnonzero(_in_prior(free, proposals))
+        count["done"] += len(proposals) - len(inside)  # outside the prior: rejected without a run
+        values = _evaluate(scenario, seeds, targets, store, gen, step, [_overrides(free, proposals[i]) for i in inside],
+                           workers, dask, count, progress)
+        mean = np.full((len(proposals), len(targets)), np.nan)
+        mean[inside] = values.mean(axis=1)
+        return mean
 
-        run_candidates(scenario, seeds, [_overrides(free, params[i]) for i in idx], targets, workers, dask, done=done)
-        mean = values.mean(axis=1)
-        dist = np.array([distance(m, targets) for m in mean])
-        accepted = np.argsort(dist, kind="stable")[:particles]
-        weights = _weights(free, params[accepted], previous)
-        previous = Generation(gen, params, dist, mean, accepted, weights)
+    lo, hi = _bounds(free)
+    prior = _prior_draws(settings, free)
+    mean = run(0, 0, prior)
+    dist = np.array([distance(m, targets) for m in mean])
+    best = np.argsort(dist, kind="stable")[:particles]
+    gen0 = Generation(0, prior[best], dist[best], mean[best], float(dist[best].max()), len(prior), 0)
+    cal.generations.append(gen0)
+    previous = gen0
+    for gen in range(1, generations):
+        eps = _threshold(previous.distances)
+        keep = np.flatnonzero(previous.distances <= eps)
+        pick = _resample(settings, gen, keep)
+        params, dist, mean = previous.params[pick].copy(), previous.distances[pick].copy(), previous.values[pick].copy()
+        cov = _move_cov(params, lo, hi)
+        moved = simulated = 0
+        for step in range(1, steps + 1):
+            proposals = _step(settings, gen, step, free, params, cov)
+            new_mean = run(gen, step, proposals)
+            new_dist = np.array([distance(m, targets) if np.isfinite(m).all() else np.inf for m in new_mean])
+            accept = new_dist <= eps
+            params[accept], dist[accept], mean[accept] = proposals[accept], new_dist[accept], new_mean[accept]
+            moved += int(accept.sum())
+            simulated += int(np.isfinite(new_dist).sum())
+        previous = Generation(gen, params, dist, mean, eps, simulated, moved)
         cal.generations.append(previous)
     return cal
+
+
+def _evaluate(scenario: LoadedScenario, seeds: Sequence[int], targets: Sequence[Target], store: _Store, gen: int,
+              step: int, candidates: Sequence[dict], workers: int | None, dask: str | None, count: dict,
+              progress: Callable[[int, int], None] | None) -> np.ndarray:
+    """Values (candidates × replicates × targets) of one step's candidates: chunks saved by an
+    earlier, interrupted run are read back; the rest run through the executor, and each chunk is
+    saved as soon as it is whole."""
+    n = len(candidates)
+    values = np.full((n, len(seeds), len(targets)), np.nan)
+    pending: dict[int, set[int]] = {}
+    for c0 in range(0, n, CHUNK):
+        size = min(CHUNK, n - c0)
+        saved = store.load_chunk(gen, step, c0 // CHUNK, len(targets))
+        if saved is not None and saved.shape[0] == size:
+            values[c0:c0 + size] = saved
+            count["done"] += size
+        else:
+            pending[c0] = set(range(c0, c0 + size))
+    if progress:
+        progress(count["done"], count["total"])
+    idx = sorted(i for chunk in pending.values() for i in chunk)
+
+    def done(k: int, v: np.ndarray) -> None:
+        i = idx[k]
+        c0 = i - i % CHUNK
+        values[i] = v
+        pending[c0].discard(i)
+        count["done"] += 1
+        if not pending[c0]:  # the chunk is whole: keep it for a resume
+            store.save_chunk(gen, step, c0 // CHUNK, values[c0:min(c0 + CHUNK, n)])
+        if progress:
+            progress(count["done"], count["total"])
+
+    run_candidates(scenario, seeds, [candidates[i] for i in idx], targets, workers, dask, done=done)
+    return values
 
 
 def write_outputs(cal: Calibration, out: Path) -> list[Path]:
@@ -374,8 +426,9 @@ def write_outputs(cal: Calibration, out: Path) -> list[Path]:
     atomic_write(post, lambda fh: fh.write(table_bytes_parquet(cal.posterior)))
     paths.append(post)
     rows = [{"generation": g.index, "threshold": g.threshold, "best": float(g.distances.min()),
-             "median_accepted": float(np.median(g.distances[g.accepted])),
-             "effective_size": effective_size(g.weights)} for g in cal.generations]
+             "median_accepted": float(np.median(g.distances)), "simulated": g.simulated,
+             "acceptance": g.acceptance, "distinct": len(g.sets()[2]),
+             "effective_size": effective_size(g.sets()[2])} for g in cal.generations]
     summary = out / "generations.csv"
     write_bytes(summary, pd.DataFrame(rows).to_csv(index=False).encode())
     paths.append(summary)

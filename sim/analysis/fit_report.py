@@ -173,8 +173,8 @@ def _posterior(posterior: pd.DataFrame, bounds: dict[str, tuple[float, float]]) 
 
 def _thresholds(generations: pd.DataFrame) -> bytes:
     fig, ax = plt.subplots(figsize=(5, 3))
-    ax.plot(generations.generation, generations.threshold, marker="o", label="threshold (largest accepted)")
-    ax.plot(generations.generation, generations.best, marker="s", label="best candidate")
+    ax.plot(generations.generation, generations.threshold, marker="o", label="threshold (largest distance kept)")
+    ax.plot(generations.generation, generations.best, marker="s", label="best particle")
     ax.set_xlabel("generation")
     ax.set_ylabel("distance (tolerances)")
     ax.legend(fontsize=8)
@@ -212,7 +212,7 @@ def write_report(out: Path, scenario: LoadedScenario, targets: Sequence[Target],
     body = [f"<h1>{page.text(title or 'Calibration fit report')}</h1>",
             f"<p>{len(targets)} targets; {within:.0%} of them within their tolerance by the median of "
             f"{runs} runs, each with its own seed and a parameter set drawn from the posterior "
-            f"({len(posterior)} accepted parameter sets{_effective(posterior)}). Intervals are 5–95 % over "
+            f"({len(posterior)} distinct parameter sets{_effective(posterior)}). Intervals are 5–95 % over "
             f"those runs: chance and parameter uncertainty together.</p>"]
     for name, data in figures.items():
         body.append(f"<h2>{page.text(name.replace('_', ' '))}</h2>{page.image(data, name)}")

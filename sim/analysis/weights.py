@@ -1,5 +1,5 @@
-"""Importance weights of a weighted sample (a calibration's posterior): how many of its members
-count."""
+"""Weights of a weighted sample (a calibration's posterior: each distinct parameter set weighted by
+the share of particles holding it): how many of its members count."""
 
 from __future__ import annotations
 

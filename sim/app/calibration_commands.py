@@ -33,16 +33,16 @@ def calibrate(
     targets: Annotated[Optional[Path], typer.Option(help="Targets CSV (calibration/targets/*.csv); the scenario's own \\[\\[observations]] are added.")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Calibration folder (default: calibration/<scenario name>). Running again resumes.")] = None,
     free: Annotated[Optional[Path], typer.Option(help="File naming the free parameters, one a line (default: calibration/free_parameters.txt if it exists, else every assumption with a range).")] = None,
-    particles: Annotated[int, typer.Option(min=2, help="Accepted parameter sets per generation (the posterior's size).")] = 60,
-    candidates: Annotated[int, typer.Option(min=2, help="Candidates run per generation.")] = 200,
-    generations: Annotated[int, typer.Option(min=1, help="Generations of ABC-SMC.")] = 5,
+    particles: Annotated[int, typer.Option(min=2, help="Particles: parameter sets kept in each generation (the posterior holds their distinct sets).")] = 100,
+    candidates: Annotated[int, typer.Option(min=2, help="Candidates run per generation: the prior draws of the first, and candidates // particles moves of every particle in each later one.")] = 200,
+    generations: Annotated[int, typer.Option(min=1, help="Generations of ABC-SMC (each lowers the threshold to the particles' median distance).")] = 6,
     replicates: Annotated[int, typer.Option(min=1, help="Replicates per candidate (common random numbers within a generation).")] = 2,
     seed: Annotated[int, typer.Option(min=0, max=2**63 - 1, help="Root seed of the calibration.")] = 5,
     workers: Annotated[Optional[int], typer.Option(min=1, help="Worker processes (default: one per core). Results do not depend on it.")] = None,
     dask: Annotated[Optional[str], typer.Option(help=f"Dask scheduler address, or 'local' (default: ${DASK_ENV}, else the config file, else local).")] = None,
     report_runs: Annotated[int, typer.Option(min=2, help="Runs with posterior draws for the fit report.")] = 20,
 ) -> None:
-    """Calibrate a scenario against published targets (ABC-SMC): accepted parameter sets, a
+    """Calibrate a scenario against published targets (ABC-SMC with moves): the posterior's parameter sets, a
     calibrated parameter file, a fit report (HTML, PNG) and a manifest."""
     from ..analysis.calibrate import run_calibration
     from ..execution.executors import dask_address
@@ -69,8 +69,9 @@ def calibrate(
         finally:
             bar.close()
     for g in cal.generations:
-        typer.echo(f"generation {g.index}: threshold {g.threshold:.3f}, best {g.distances.min():.3f}")
-    typer.echo(f"\nPosterior: {len(cal.posterior)} parameter sets in {out}/posterior.parquet; "
+        moves = f", moves accepted {g.acceptance:.0%}" if g.index else ""
+        typer.echo(f"generation {g.index}: threshold {g.threshold:.3f}, best {g.distances.min():.3f}{moves}")
+    typer.echo(f"\nPosterior: {len(cal.posterior)} distinct parameter sets in {out}/posterior.parquet; "
                f"calibrated values in {out}/parameters.toml; fit report {out}/fit/report.html")
     typer.echo(f"manifest: {manifest}")
 
