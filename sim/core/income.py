@@ -67,7 +67,7 @@ def accrue_month(hh: Households) -> None:
     # + asset, / 12, made in one buffer.
     earned = np.multiply(hh.year_wage, hh.employed)
     np.add(hh.year_farm, earned, out=earned)
-    sick = np.flatnonzero(hh.sick_months)
+    sick = np.flatnonzero(hh.sick_months != 0)  # a boolean's nonzero is several times faster than a uint8's
     if sick.size:
         able = np.maximum(hh.labour[sick], 1).astype(np.float32)
         earned[sick] *= np.where(hh.labour[sick] > 0, (able - 1) / able, np.float32(1))
