@@ -79,6 +79,8 @@ class Programme:
         self._changes: set[int] = set()
         self._gain_month = -1
         self._gain = np.zeros(0, dtype=np.float32)
+        self._flow_gain: np.ndarray | None = None  # the gain ``_flow`` was made from
+        self._flow = (self._members, self._gain)   # the members whose flow is not zero, and theirs
         self.matched = np.zeros(len(Cause), dtype=bool)
         for cause in self.p.get("matched_causes", []):
             self.matched[Cause[cause.upper()]] = True
@@ -282,7 +284,14 @@ class Programme:
         """Add this month's income effect to the household's year and to the contribution."""
         idx = self.members(hh)
         gain = self.monthly_gain(hh, idx)
-        add_to(hh.n, idx, gain, hh.income_year, hh.contribution[self.index])
+        if gain is not self._flow_gain:
+            # A flow of zero changes nothing (x + 0 is x: no income or contribution is ever −0),
+            # and most members draw none for months (before the delay ends, or after support
+            # with no persistence): add only the others, picked again when the gain changes.
+            nonzero = np.flatnonzero(gain != 0)
+            self._flow = (idx, gain) if len(nonzero) == len(idx) else (idx[nonzero], gain[nonzero])
+            self._flow_gain = gain
+        add_to(hh.n, *self._flow, hh.income_year, hh.contribution[self.index])
 
     def monthly_gain(self, hh: Households, idx: np.ndarray) -> np.ndarray:
         """This month's flow for ``idx`` (the members); recomputed only when it can change."""
