@@ -208,19 +208,19 @@ class Programme:
     def enrol(self, hh: Households, idx: np.ndarray) -> None:
         """Start support for ``idx`` this January; the effect begins after the delay."""
         m = self.ctx.clock.month
-        hh.enrolled_month[self.index, idx] = m
-        hh.support_end[self.index, idx] = m + MONTHS * self.p["support_years"]
-        hh.benefit[self.index, idx] = self.benefit_at_enrolment(hh, idx)
+        hh.enrolled_month[self.index][idx] = m
+        hh.support_end[self.index][idx] = m + MONTHS * self.p["support_years"]
+        hh.benefit[self.index][idx] = self.benefit_at_enrolment(hh, idx)
 
     def renew(self, hh: Households, idx: np.ndarray) -> None:
         """Funded continuing participants: a ``renewed`` programme's support runs another
         ``support_years``; a programme whose benefit depends on need refreshes it."""
         if self.p.get("renewed", False):
-            hh.support_end[self.index, idx] = self.ctx.clock.month + MONTHS * self.p["support_years"]
+            hh.support_end[self.index][idx] = self.ctx.clock.month + MONTHS * self.p["support_years"]
 
     def stop(self, hh: Households, idx: np.ndarray) -> None:
         """Continuing participants the budget could not fund: support ends now."""
-        hh.support_end[self.index, idx] = self.ctx.clock.month
+        hh.support_end[self.index][idx] = self.ctx.clock.month
 
     def benefit_at_enrolment(self, hh: Households, idx: np.ndarray) -> np.ndarray:
         """Yearly effect in yuan fixed at enrolment."""
@@ -253,8 +253,8 @@ class Programme:
         1 while supported, ``persistence`` after support ends (the effect that outlasts the money);
         while the effect matures, k / ``maturity_years`` of it in its k-th year."""
         m = self.ctx.clock.month
-        start = hh.enrolled_month[self.index, idx].astype(np.int32) + self.p["delay_months"]
-        after = m >= hh.support_end[self.index, idx]
+        start = hh.enrolled_month[self.index][idx].astype(np.int32) + self.p["delay_months"]
+        after = m >= hh.support_end[self.index][idx]
         factor = np.where(after, np.float32(self.p["persistence"]), np.float32(1.0)) * (m >= start)
         maturity = self.p.get("maturity_years", 1)
         if maturity > 1:
@@ -270,8 +270,8 @@ class Programme:
             # Platform indices (intp): gathers and scatters with them need no conversion.
             self._members = np.flatnonzero(hh.enrolled_month[self.index] >= 0)
             self._members_month = january
-            starts = hh.enrolled_month[self.index, self._members].astype(np.int32) + self.p["delay_months"]
-            ends = hh.support_end[self.index, self._members]
+            starts = hh.enrolled_month[self.index][self._members].astype(np.int32) + self.p["delay_months"]
+            ends = hh.support_end[self.index][self._members]
             # The effect steps up on each anniversary of its start while it matures.
             steps = [starts + MONTHS * k for k in range(1, int(self.p.get("maturity_years", 1)))]
             months = np.concatenate([starts, ends, *steps])
@@ -279,6 +279,19 @@ class Programme:
             self._changes = {int(m) for m in np.unique(months)}
             self._gain_month = -1
         return self._members
+
+    def release_year(self) -> None:
+        """December, after the year's last flows: drop what ``members`` and the flows keep for the
+        year (January makes it again, as it would anyway), so the assessment has the memory."""
+        self._members = np.zeros(0, dtype=np.intp)
+        self._members_month = -1
+        self._changes = set()
+        self._gain_month = -1
+        self._gain = np.zeros(0, dtype=np.float32)
+        self._flow_gain = None
+        self._flow = (self._members, self._gain)
+        if self.villages is not None:
+            self.villages.release_year()
 
     def flow_month(self, hh: Households) -> None:
         """Add this month's income effect to the household's year and to the contribution."""
@@ -298,6 +311,6 @@ class Programme:
         m = self.ctx.clock.month
         if self._gain_month < 0 or m in self._changes:  # members() resets it each January
             index = np.float32(self.price_index() / MONTHS)
-            self._gain = hh.benefit[self.index, idx] * (self.monthly_factor(hh, idx) * index)
+            self._gain = hh.benefit[self.index][idx] * (self.monthly_factor(hh, idx) * index)
             self._gain_month = m
         return self._gain

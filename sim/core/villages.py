@@ -59,6 +59,14 @@ class VillageProjects:
         self.started[villages] = self.ctx.clock.month
         self._refreshed = -1
 
+    def release_year(self) -> None:
+        """December, after the year's last flows: the households drawing project income are
+        found again in January (as they would be anyway)."""
+        self._refreshed = -1
+        self._changes = set()
+        self._idx = np.zeros(0, dtype=np.int64)
+        self._gain = np.zeros(0, dtype=np.float32)
+
     def flow_month(self, hh: Households) -> None:
         m = self.ctx.clock.month
         if self._refreshed < 0 or m % MONTHS == 0 or m in self._changes:

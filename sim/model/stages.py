@@ -100,6 +100,8 @@ def flows(model: "TuopinModel") -> None:
 
 def assess(model: "TuopinModel") -> None:
     year = model.clock.year
+    for programme in model.programmes:
+        programme.release_year()  # the year's flows are done: their lists are made again in January
     regime = model.regimes.now()
     d = assessment.assess_year(model.hh, model.villages, model.counties, regime, model.line(year),
                                model.draw("entry_detection"), model.draw("exit_verification"),

@@ -33,9 +33,32 @@ class Education(Programme):
         """The grant per pupil is paid in full: it pays this month's education cost, and what the
         cost does not use is the household's income. Its contribution is the whole grant, so what
         the programme spends is what households receive."""
-        active = self.supported(hh)
-        grant = np.float32(self.p["cost_per_year"] / MONTHS) * hh.pupils * active
-        avoided = np.minimum(grant, bill.due)
-        hh.income_year += grant - avoided
-        hh.contribution[self.index] += grant
-        bill.due = bill.due - avoided
+        # Only supported households with pupils get a grant; for the others it is 0, which
+        # changes nothing (the cost due is never negative), so they are left out. Support starts
+        # and ends in January or at the months ``members`` lists, and the education cost is set
+        # in January: in between, the month's grant, income and cost left are those of the month
+        # before, and are kept.
+        m = self.ctx.clock.month
+        members = self.members(hh)
+        fresh = bill.idx is None and bill.due is hh.education_monthly  # no other programme covered first
+        cover = self._cover
+        if not fresh or cover is None or cover[0] is not members or m in self._changes:
+            keep = (m < hh.support_end[self.index][members]) & (hh.pupils[members] > 0)
+            idx = members[keep]
+            grant = np.float32(self.p["cost_per_year"] / MONTHS) * hh.pupils[idx]
+            due = bill.due_at(idx)
+            avoided = np.minimum(grant, due)
+            income = grant - avoided
+            gets = np.flatnonzero(income != 0)  # x + 0 is x: only a grant above the cost adds income
+            cover = (members, idx, grant, idx[gets], income[gets], due - avoided)
+            self._cover = cover if fresh else None
+        _, idx, grant, paid, income, left = cover
+        hh.income_year[paid] += income
+        hh.contribution[self.index][idx] += grant
+        bill.cover(idx, left)
+
+    _cover = None  # (members, households granted, grant, those with income left, income, cost left)
+
+    def release_year(self):
+        super().release_year()
+        self._cover = None

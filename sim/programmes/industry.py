@@ -40,3 +40,7 @@ class Industry(Programme):
             self._product = base * self.ctx.counties.market_factor[hh.county[idx]]
             self._base, self._base_january = base, january
         return self._product
+
+    def release_year(self):
+        super().release_year()
+        self._base = self._product = None
