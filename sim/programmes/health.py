@@ -61,9 +61,9 @@ class Health(Programme):
         """Its credit is measured against what the household would have paid without the
         programme: the whole cost if the programme is what insured it."""
         idx = bill.idx
-        covered = (hh.enrolled_month[self.index, idx] >= 0) & (clock.month < hh.support_end[self.index, idx])
+        covered = (hh.enrolled_month[self.index][idx] >= 0) & (clock.month < hh.support_end[self.index][idx])
         without = np.where(covered & hh.insured_by_health[idx], np.float32(1.0), bill.share)
         share = np.where(covered, np.float32(self.p["out_of_pocket_share"]), without)
         share = np.minimum(share, without)
-        hh.contribution[self.index, idx] += bill.cost * (without - share)
+        hh.contribution[self.index][idx] += bill.cost * (without - share)
         bill.share = share

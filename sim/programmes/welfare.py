@@ -28,8 +28,8 @@ class Welfare(Programme):
         """Dibao and five-guarantee households already draw welfare when the run starts: they are
         continuing participants at the first January if they still need a top-up."""
         on = np.isin(hh.category, [Category.DIBAO_LABOUR, Category.DIBAO_NO_LABOUR, Category.FIVE_GUARANTEE])
-        hh.enrolled_month[self.index, on] = 0
-        hh.support_end[self.index, on] = 0
+        hh.enrolled_month[self.index][on] = 0
+        hh.support_end[self.index][on] = 0
 
     def _income_test(self) -> bool:
         return self.ctx.clock.year >= self.p["income_test_from"]
@@ -71,7 +71,7 @@ class Welfare(Programme):
     def topup(self, hh, idx):
         """Yuan a year that bring the household's expected income to its support line."""
         size = hh.size[idx].astype(np.float64)
-        without = hh.last_income_pc[idx].astype(np.float64) * size - hh.contribution[self.index, idx]
+        without = hh.last_income_pc[idx].astype(np.float64) * size - hh.contribution[self.index][idx]
         # Transfers grow at their own (slower) rate; everything else at the income growth rate.
         transfers = hh.transfer[idx].astype(np.float64)
         expected = ((without - transfers) * (1 + self.read["income.growth_rate"])
@@ -97,5 +97,5 @@ class Welfare(Programme):
         return self.topup(hh, idx).astype(np.float32)
 
     def renew(self, hh, idx):
-        hh.benefit[self.index, idx] = self.topup(hh, idx).astype(np.float32)
-        hh.support_end[self.index, idx] = self.ctx.clock.month + MONTHS * self.p["support_years"]
+        hh.benefit[self.index][idx] = self.topup(hh, idx).astype(np.float32)
+        hh.support_end[self.index][idx] = self.ctx.clock.month + MONTHS * self.p["support_years"]
