@@ -29,7 +29,7 @@ from .clock import Clock
 from .context import Context
 from .costs import EducationBill, MedicalBill
 from .state import MONTHS, Cause, Column, Households
-from .vector import add_to
+from .vector import Flow
 from .villages import VillageProjects
 
 # Kinds of parameter values a programme can declare.
@@ -80,7 +80,7 @@ class Programme:
         self._gain_month = -1
         self._gain = np.zeros(0, dtype=np.float32)
         self._flow_gain: np.ndarray | None = None  # the gain ``_flow`` was made from
-        self._flow = (self._members, self._gain)   # the members whose flow is not zero, and theirs
+        self._flow: Flow | None = None             # the members whose flow is not zero, and theirs
         self.matched = np.zeros(len(Cause), dtype=bool)
         for cause in self.p.get("matched_causes", []):
             self.matched[Cause[cause.upper()]] = True
@@ -289,7 +289,7 @@ class Programme:
         self._gain_month = -1
         self._gain = np.zeros(0, dtype=np.float32)
         self._flow_gain = None
-        self._flow = (self._members, self._gain)
+        self._flow = None
         if self.villages is not None:
             self.villages.release_year()
 
@@ -302,9 +302,9 @@ class Programme:
             # and most members draw none for months (before the delay ends, or after support
             # with no persistence): add only the others, picked again when the gain changes.
             nonzero = np.flatnonzero(gain != 0)
-            self._flow = (idx, gain) if len(nonzero) == len(idx) else (idx[nonzero], gain[nonzero])
+            self._flow = Flow(hh.n, *((idx, gain) if len(nonzero) == len(idx) else (idx[nonzero], gain[nonzero])))
             self._flow_gain = gain
-        add_to(hh.n, *self._flow, hh.income_year, hh.contribution[self.index])
+        self._flow.add_to(hh.income_year, hh.contribution[self.index])
 
     def monthly_gain(self, hh: Households, idx: np.ndarray) -> np.ndarray:
         """This month's flow for ``idx`` (the members); recomputed only when it can change."""

@@ -23,7 +23,7 @@ import numpy as np
 
 from .context import Context
 from .state import MONTHS, Households
-from .vector import add_to
+from .vector import Flow
 
 
 class VillageProjects:
@@ -41,6 +41,7 @@ class VillageProjects:
         self._changes: set[int] = set()
         self._idx = np.zeros(0, dtype=np.int64)
         self._gain = np.zeros(0, dtype=np.float32)
+        self._flow: Flow | None = None  # made from _idx and _gain when they are first added
 
     @property
     def share(self) -> float:
@@ -64,6 +65,7 @@ class VillageProjects:
         found again in January (as they would be anyway)."""
         self._refreshed = -1
         self._changes = set()
+        self._flow = None
         self._idx = np.zeros(0, dtype=np.int64)
         self._gain = np.zeros(0, dtype=np.float32)
 
@@ -72,7 +74,9 @@ class VillageProjects:
         if self._refreshed < 0 or m % MONTHS == 0 or m in self._changes:
             self._refresh(hh, m)
         if self._idx.size:
-            add_to(hh.n, self._idx, self._gain, hh.income_year, hh.contribution[self.index])
+            if self._flow is None:
+                self._flow = Flow(hh.n, self._idx, self._gain)
+            self._flow.add_to(hh.income_year, hh.contribution[self.index])
 
     def _refresh(self, hh: Households, m: int) -> None:
         """Who draws project income this month and how much (changes only when a project starts
@@ -84,6 +88,7 @@ class VillageProjects:
         self._changes = {int(s) + delay for s in self.started[funded]
                          if year_start < int(s) + delay < year_start + MONTHS}
         self._refreshed = m
+        self._flow = None
         if not active.any():
             self._idx, self._gain = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
             return

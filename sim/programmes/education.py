@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.programme import Programme
+from ..core.vector import KEEP_DENSE_SHARE, Flow
 from ..core.state import MONTHS
 
 
@@ -50,14 +51,22 @@ class Education(Programme):
             avoided = np.minimum(grant, due)
             income = grant - avoided
             gets = np.flatnonzero(income != 0)  # x + 0 is x: only a grant above the cost adds income
-            cover = (members, idx, grant, idx[gets], income[gets], due - avoided)
+            cover = (members, Flow(hh.n, idx, grant), Flow(hh.n, idx[gets], income[gets]), idx, due - avoided)
             self._cover = cover if fresh else None
-        _, idx, grant, paid, income, left = cover
-        hh.income_year[paid] += income
-        hh.contribution[self.index][idx] += grant
-        bill.cover(idx, left)
+        grant, income, idx, left = cover[1:5]
+        income.add_to(hh.income_year)
+        grant.add_to(hh.contribution[self.index])
+        if fresh and len(idx) > KEEP_DENSE_SHARE * hh.n:
+            # Kept whole for the months the cover holds: the cost left of every household.
+            if len(cover) == 5:
+                due = bill.due.copy()
+                due[idx] = left
+                cover = self._cover = (*cover, due)
+            bill.due = cover[5]  # a whole new array, as the interface asks (never changed in place)
+        else:
+            bill.cover(idx, left)
 
-    _cover = None  # (members, households granted, grant, those with income left, income, cost left)
+    _cover = None  # (members, grant, income left after the cost, households granted, cost left[, all costs left])
 
     def release_year(self):
         super().release_year()
