@@ -135,7 +135,7 @@ class Programme:
     # ---- eligibility and targeting -------------------------------------------------------
     def reachable(self, hh: Households) -> np.ndarray:
         """Households the programme can legally serve (untargeted rule): those the register serves."""
-        return self.ctx.regimes.now().served(hh)
+        return self.ctx.served(hh)
 
     def fits(self, hh: Households) -> np.ndarray:
         """Households whose capacity suits the programme (precision rule, 因户施策)."""
@@ -165,7 +165,7 @@ class Programme:
 
     def within_exit_window(self, hh: Households) -> np.ndarray:
         """Served by the register, or exited no more than ``continue_after_exit_years`` ago (脱贫不脱政策)."""
-        return self.ctx.regimes.now().within_window(hh, self.ctx.clock.year, self.p["continue_after_exit_years"])
+        return self.ctx.within_window(hh, self.p["continue_after_exit_years"])
 
     def claims_exit(self, hh: Households, idx: np.ndarray) -> np.ndarray:
         """Exits of ``idx`` the programme made possible whatever the contributions say (e.g. by

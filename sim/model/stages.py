@@ -40,11 +40,15 @@ def fund(model: "TuopinModel") -> None:
     year, budget = model.clock.year, model.budget
     served = budget.served_per_county(model.hh, model.regimes.now())
     model.county_agents.do("open_year")
-    for programme in model.programmes:
-        model.offer = budget.offer(programme, model.hh, served, year)
-        model.county_agents.do("step")
-        decisions = [c.decision for c in model.county_agents]  # in county order (the order they were added)
-        budget.commit(model.hh, model.offer, decisions, year)
+    model.ctx.hold_register(True)  # the register does not change while the counties fund
+    try:
+        for programme in model.programmes:
+            model.offer = budget.offer(programme, model.hh, served, year)
+            model.county_agents.do("step")
+            decisions = [c.decision for c in model.county_agents]  # in county order (the order they were added)
+            budget.commit(model.hh, model.offer, decisions, year)
+    finally:
+        model.ctx.hold_register(False)
     model.offer = None
     model.tally.spent = budget.ledger.spent_in(year)
 

@@ -70,6 +70,20 @@ class Welfare(Programme):
 
     def topup(self, hh, idx):
         """Yuan a year that bring the household's expected income to its support line."""
+        held = self.ctx.held
+        if held is None:
+            return self._topup(hh, idx)
+        # While the counties fund, the incomes it rests on do not change, and the lists, costs,
+        # renewals and enrolments ask for the same households again: each is worked out once.
+        values, known = held.get(("topup", self.index)) or held.setdefault(
+            ("topup", self.index), (np.empty(hh.n), np.zeros(hh.n, dtype=bool)))
+        missing = idx[~known[idx]]
+        if len(missing):
+            values[missing] = self._topup(hh, missing)
+            known[missing] = True
+        return values[idx]
+
+    def _topup(self, hh, idx):
         size = hh.size[idx].astype(np.float64)
         without = hh.last_income_pc[idx].astype(np.float64) * size - hh.contribution[self.index][idx]
         # Transfers grow at their own (slower) rate; everything else at the income growth rate.
