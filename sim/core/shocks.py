@@ -65,8 +65,9 @@ def disability(hh: Households, shocks: Mapping[str, float], u: np.ndarray) -> No
         hh.labour[hit] -= 1
         hh.year_farm[hit] *= keep
         hh.year_wage[hit] *= keep
-    recover = np.flatnonzero(u >= 1 - shocks["chronic_recovery_rate"])
-    recover = recover[hh.chronic[recover]]
+    recover = u >= 1 - shocks["chronic_recovery_rate"]
+    recover &= hh.chronic  # before the indices are taken: fewer of them (the same, in the same order)
+    recover = np.flatnonzero(recover)
     if recover.size:
         hh.chronic[recover] = False
         _earnings_factor(hh, recover, np.float32(1 / (1 - shocks["chronic_earnings_loss"])))
