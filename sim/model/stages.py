@@ -89,7 +89,7 @@ def monitor(model: "TuopinModel") -> None:
         return
     hh, month = model.hh, model.clock.month
     bill = model.medical
-    disaster = model.villages.disaster[hh.village] if model.clock.is_january else np.zeros(0, dtype=bool)
+    disaster = model.villages.disaster.take(hh.village) if model.clock.is_january else np.zeros(0, dtype=bool)
     u = model.streams.generator("monitoring", month).random((k, hh.n), dtype=np.float32)
     events = MonthEvents(ill=bill.idx, ill_cost=bill.cost * bill.share, disaster=disaster, u_channels=u)
     regime.monthly(hh, month, model.line(model.clock.year), events)

@@ -37,7 +37,7 @@ class Industry(Programme):
         base = super().monthly_gain(hh, idx)
         january = self.ctx.clock.january
         if base is not self._base or january != self._base_january:
-            self._product = base * self.ctx.counties.market_factor[hh.county[idx]]
+            self._product = base * self.ctx.counties.market_factor.take(hh.county[idx])
             self._base, self._base_january = base, january
         return self._product
 
