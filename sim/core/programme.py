@@ -146,7 +146,7 @@ class Programme:
         A ``renewed`` programme takes back a household whose support stopped (e.g. one that
         returned to poverty after its exit window); a one-off programme enrols a household once."""
         mask = self.reachable(hh)
-        if self.ctx.precise:
+        if self.ctx.precise and getattr(self.fits, "__func__", None) is not Programme.fits:  # the base's fits everyone
             mask &= self.fits(hh)
         if self.p.get("renewed", False):
             mask &= ~self.on_roll(hh)  # those on the roll are continuing participants
@@ -158,7 +158,7 @@ class Programme:
 
     def tier(self, hh: Households, idx: np.ndarray) -> np.ndarray:
         """Precision priority among new candidates: 0 = cause matches the programme, 1 = other."""
-        return np.where(self.matched[hh.cause[idx]], 0, 1).astype(np.int8)
+        return np.logical_not(self.matched.take(hh.cause[idx])).view(np.int8)  # 0 where matched, else 1
 
     def supported(self, hh: Households) -> np.ndarray:
         return (hh.enrolled_month[self.index] >= 0) & (self.ctx.clock.month < hh.support_end[self.index])
@@ -255,7 +255,9 @@ class Programme:
         m = self.ctx.clock.month
         start = hh.enrolled_month[self.index][idx].astype(np.int32) + self.p["delay_months"]
         after = m >= hh.support_end[self.index][idx]
-        factor = np.where(after, np.float32(self.p["persistence"]), np.float32(1.0)) * (m >= start)
+        factor = np.full(len(idx), np.float32(1.0))  # persistence after support (np.where is slower)
+        factor[after] = np.float32(self.p["persistence"])
+        factor *= m >= start
         maturity = self.p.get("maturity_years", 1)
         if maturity > 1:
             year_of_effect = (m - start) // MONTHS + 1

@@ -23,8 +23,8 @@ class Education(Programme):
 
     def tier(self, hh, idx):
         # Families whose children are out of school, or whose cause is school costs, come first.
-        first = self.matched[hh.cause[idx]] | ~hh.school_ok[idx]
-        return np.where(first, 0, 1).astype(np.int8)
+        first = self.matched.take(hh.cause[idx]) | ~hh.school_ok[idx]
+        return np.logical_not(first, out=first).view(np.int8)  # 0 for the first, else 1
 
     def enrol(self, hh, idx):
         super().enrol(hh, idx)

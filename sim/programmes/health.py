@@ -43,8 +43,8 @@ class Health(Programme):
         return super().candidates(hh) & ~self.tapered(hh)
 
     def tier(self, hh, idx):
-        first = self.matched[hh.cause[idx]] | ~hh.insured[idx]
-        return np.where(first, 0, 1).astype(np.int8)
+        first = self.matched.take(hh.cause[idx]) | ~hh.insured[idx]
+        return np.logical_not(first, out=first).view(np.int8)  # 0 for the first, else 1
 
     def enrol(self, hh, idx):
         super().enrol(hh, idx)

@@ -43,8 +43,9 @@ class Welfare(Programme):
 
     def tier(self, hh, idx):
         """No labour first, then dibao households with labour, then the rest (development first)."""
-        return np.where(hh.labour[idx] == 0, 0,
-                        np.where(hh.category[idx] == Category.DIBAO_LABOUR, 1, 2)).astype(np.int8)
+        tier = (hh.category[idx] != Category.DIBAO_LABOUR).view(np.int8) + np.int8(1)  # 1 dibao, else 2
+        tier *= hh.labour[idx] != 0  # 0 without labour
+        return tier
 
     def candidates(self, hh):
         # Households on the roll until now are renewed as continuing, never queued twice.
