@@ -43,17 +43,25 @@ def pathways(hh: Households, exit_idx: np.ndarray, net_pc: np.ndarray, line: flo
     with the largest positive contribution; else the programme with the largest contribution
     (ties to the first in programme order), or ``n_programmes`` (spontaneous) if income without
     any was enough."""
-    contrib = hh.contribution[:, exit_idx].astype(np.float64)
-    without = net_pc[exit_idx] * hh.size[exit_idx] - contrib.sum(axis=0)
-    out = np.where(without >= line * hh.size[exit_idx], len(contrib), contrib.argmax(axis=0))
-    decided = np.zeros(len(exit_idx), dtype=bool)
+    n_p, m = len(hh.contribution), len(exit_idx)
+    contrib = np.empty((n_p, m))
+    for k, row in enumerate(hh.contribution):  # row by row: a faster gather than [:, exit_idx]
+        contrib[k] = row[exit_idx]
+    size = hh.size[exit_idx]
+    without = net_pc[exit_idx] * size - contrib.sum(axis=0)
+    # Each exit's largest contribution is looked for only among the programmes and the exits that
+    # can still decide it: the routes first, then, for the exits no route took, all programmes.
+    out = np.empty(m, dtype=np.intp)
+    decided = np.zeros(m, dtype=bool)
     for route in ([p.index for p in programmes if p.development],
                   [p.index for p in programmes if p.guarantees_income]):
         if route:
             part = contrib[route]
-            took_part = (part.max(axis=0) > 0) & ~decided
-            out[took_part] = np.array(route)[part.argmax(axis=0)[took_part]]
-            decided |= took_part
+            took_part = np.flatnonzero((part.max(axis=0) > 0) & ~decided)
+            out[took_part] = np.array(route)[part[:, took_part].argmax(axis=0)]
+            decided[took_part] = True
+    rest = np.flatnonzero(~decided)
+    out[rest] = np.where(without[rest] >= line * size[rest], n_p, contrib[:, rest].argmax(axis=0))
     claimed = np.zeros(len(exit_idx), dtype=bool)
     for programme in programmes:
         claims = programme.claims_exit(hh, exit_idx) & ~claimed

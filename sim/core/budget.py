@@ -192,7 +192,7 @@ class BudgetYear:
             remaining -= spent
             net[paid] += pay
             hh.income_year[paid] += pay.astype(np.float32)
-            hh.contribution[prog.index, paid] += pay.astype(np.float32)
+            hh.contribution[prog.index][paid] += pay.astype(np.float32)
             self.ledger.add(year, prog.name, np.bincount(hh.county[paid], weights=pay, minlength=self.counties.n))
             payments.append((paid, pay))
         return payments

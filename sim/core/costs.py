@@ -31,11 +31,38 @@ class MedicalBill:
         return cls(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.float32))
 
 
-@dataclass
 class EducationBill:
-    """This month's education cost of every household still to be paid (yuan)."""
+    """This month's education cost of every household still to be paid (yuan): ``due``, one value
+    per household. A programme that covers only some households says so with ``cover`` (what is
+    left for them) instead of replacing ``due`` with a whole new array; ``due_at`` reads the cost
+    still due of some households either way."""
 
-    due: np.ndarray
+    def __init__(self, due: np.ndarray):
+        self._due = due                      # every household's, before any ``cover``
+        self.idx: np.ndarray | None = None   # households covered since (ascending, unique)
+        self.left: np.ndarray | None = None  # and what is left for each of them
+
+    @property
+    def due(self) -> np.ndarray:
+        if self.idx is not None:  # made whole on demand (a programme that reads every household)
+            due = self._due.copy()
+            due[self.idx] = self.left
+            self._due, self.idx, self.left = due, None, None
+        return self._due
+
+    @due.setter
+    def due(self, value: np.ndarray) -> None:
+        self._due, self.idx, self.left = value, None, None
+
+    def due_at(self, idx: np.ndarray) -> np.ndarray:
+        """The cost still due of households ``idx`` (ascending, unique)."""
+        return self.due[idx]
+
+    def cover(self, idx: np.ndarray, left: np.ndarray) -> None:
+        """What is left to pay for households ``idx`` (ascending, unique); the others' is unchanged."""
+        if self.idx is not None:
+            self.due  # noqa: B018 (make the earlier cover whole first)
+        self.idx, self.left = idx, left
 
 
 class Cover(Protocol):
@@ -55,4 +82,10 @@ def pay_month(hh: Households, medical: MedicalBill, programmes: Sequence[Cover],
     education = EducationBill(hh.education_monthly)
     for programme in programmes:
         programme.cover_education(hh, education, clock)
-    hh.education_cost += education.due
+    if education.idx is None:
+        hh.education_cost += education.due
+    else:
+        # Everyone's cost, then the covered households' own sums (the same sum, element by element).
+        before = hh.education_cost[education.idx]
+        hh.education_cost += education._due
+        hh.education_cost[education.idx] = before + education.left

@@ -67,7 +67,7 @@ class Coverage:
     def of(cls, prog: "Programme", hh: Households, continuing: np.ndarray, candidates: np.ndarray,
            n_counties: int, target: float | None) -> "Coverage":
         """``continuing`` and ``candidates`` are the masks the budget year queues."""
-        served = prog.ctx.regimes.now().served(hh)
+        served = prog.ctx.served(hh)
         in_queue = (continuing | candidates) & served
         reached = np.zeros(hh.n, dtype=bool)
         if one_off(prog):

@@ -29,7 +29,7 @@ from .clock import Clock
 from .context import Context
 from .costs import EducationBill, MedicalBill
 from .state import MONTHS, Cause, Column, Households
-from .vector import add_to
+from .vector import Flow
 from .villages import VillageProjects
 
 # Kinds of parameter values a programme can declare.
@@ -79,6 +79,8 @@ class Programme:
         self._changes: set[int] = set()
         self._gain_month = -1
         self._gain = np.zeros(0, dtype=np.float32)
+        self._flow_gain: np.ndarray | None = None  # the gain ``_flow`` was made from
+        self._flow: Flow | None = None             # the members whose flow is not zero, and theirs
         self.matched = np.zeros(len(Cause), dtype=bool)
         for cause in self.p.get("matched_causes", []):
             self.matched[Cause[cause.upper()]] = True
@@ -133,7 +135,7 @@ class Programme:
     # ---- eligibility and targeting -------------------------------------------------------
     def reachable(self, hh: Households) -> np.ndarray:
         """Households the programme can legally serve (untargeted rule): those the register serves."""
-        return self.ctx.regimes.now().served(hh)
+        return self.ctx.served(hh)
 
     def fits(self, hh: Households) -> np.ndarray:
         """Households whose capacity suits the programme (precision rule, 因户施策)."""
@@ -144,7 +146,7 @@ class Programme:
         A ``renewed`` programme takes back a household whose support stopped (e.g. one that
         returned to poverty after its exit window); a one-off programme enrols a household once."""
         mask = self.reachable(hh)
-        if self.ctx.precise:
+        if self.ctx.precise and getattr(self.fits, "__func__", None) is not Programme.fits:  # the base's fits everyone
             mask &= self.fits(hh)
         if self.p.get("renewed", False):
             mask &= ~self.on_roll(hh)  # those on the roll are continuing participants
@@ -156,14 +158,14 @@ class Programme:
 
     def tier(self, hh: Households, idx: np.ndarray) -> np.ndarray:
         """Precision priority among new candidates: 0 = cause matches the programme, 1 = other."""
-        return np.where(self.matched[hh.cause[idx]], 0, 1).astype(np.int8)
+        return np.logical_not(self.matched.take(hh.cause[idx])).view(np.int8)  # 0 where matched, else 1
 
     def supported(self, hh: Households) -> np.ndarray:
         return (hh.enrolled_month[self.index] >= 0) & (self.ctx.clock.month < hh.support_end[self.index])
 
     def within_exit_window(self, hh: Households) -> np.ndarray:
         """Served by the register, or exited no more than ``continue_after_exit_years`` ago (脱贫不脱政策)."""
-        return self.ctx.regimes.now().within_window(hh, self.ctx.clock.year, self.p["continue_after_exit_years"])
+        return self.ctx.within_window(hh, self.p["continue_after_exit_years"])
 
     def claims_exit(self, hh: Households, idx: np.ndarray) -> np.ndarray:
         """Exits of ``idx`` the programme made possible whatever the contributions say (e.g. by
@@ -206,19 +208,19 @@ class Programme:
     def enrol(self, hh: Households, idx: np.ndarray) -> None:
         """Start support for ``idx`` this January; the effect begins after the delay."""
         m = self.ctx.clock.month
-        hh.enrolled_month[self.index, idx] = m
-        hh.support_end[self.index, idx] = m + MONTHS * self.p["support_years"]
-        hh.benefit[self.index, idx] = self.benefit_at_enrolment(hh, idx)
+        hh.enrolled_month[self.index][idx] = m
+        hh.support_end[self.index][idx] = m + MONTHS * self.p["support_years"]
+        hh.benefit[self.index][idx] = self.benefit_at_enrolment(hh, idx)
 
     def renew(self, hh: Households, idx: np.ndarray) -> None:
         """Funded continuing participants: a ``renewed`` programme's support runs another
         ``support_years``; a programme whose benefit depends on need refreshes it."""
         if self.p.get("renewed", False):
-            hh.support_end[self.index, idx] = self.ctx.clock.month + MONTHS * self.p["support_years"]
+            hh.support_end[self.index][idx] = self.ctx.clock.month + MONTHS * self.p["support_years"]
 
     def stop(self, hh: Households, idx: np.ndarray) -> None:
         """Continuing participants the budget could not fund: support ends now."""
-        hh.support_end[self.index, idx] = self.ctx.clock.month
+        hh.support_end[self.index][idx] = self.ctx.clock.month
 
     def benefit_at_enrolment(self, hh: Households, idx: np.ndarray) -> np.ndarray:
         """Yearly effect in yuan fixed at enrolment."""
@@ -251,9 +253,11 @@ class Programme:
         1 while supported, ``persistence`` after support ends (the effect that outlasts the money);
         while the effect matures, k / ``maturity_years`` of it in its k-th year."""
         m = self.ctx.clock.month
-        start = hh.enrolled_month[self.index, idx].astype(np.int32) + self.p["delay_months"]
-        after = m >= hh.support_end[self.index, idx]
-        factor = np.where(after, np.float32(self.p["persistence"]), np.float32(1.0)) * (m >= start)
+        start = hh.enrolled_month[self.index][idx].astype(np.int32) + self.p["delay_months"]
+        after = m >= hh.support_end[self.index][idx]
+        factor = np.full(len(idx), np.float32(1.0))  # persistence after support (np.where is slower)
+        factor[after] = np.float32(self.p["persistence"])
+        factor *= m >= start
         maturity = self.p.get("maturity_years", 1)
         if maturity > 1:
             year_of_effect = (m - start) // MONTHS + 1
@@ -268,8 +272,8 @@ class Programme:
             # Platform indices (intp): gathers and scatters with them need no conversion.
             self._members = np.flatnonzero(hh.enrolled_month[self.index] >= 0)
             self._members_month = january
-            starts = hh.enrolled_month[self.index, self._members].astype(np.int32) + self.p["delay_months"]
-            ends = hh.support_end[self.index, self._members]
+            starts = hh.enrolled_month[self.index][self._members].astype(np.int32) + self.p["delay_months"]
+            ends = hh.support_end[self.index][self._members]
             # The effect steps up on each anniversary of its start while it matures.
             steps = [starts + MONTHS * k for k in range(1, int(self.p.get("maturity_years", 1)))]
             months = np.concatenate([starts, ends, *steps])
@@ -278,17 +282,37 @@ class Programme:
             self._gain_month = -1
         return self._members
 
+    def release_year(self) -> None:
+        """December, after the year's last flows: drop what ``members`` and the flows keep for the
+        year (January makes it again, as it would anyway), so the assessment has the memory."""
+        self._members = np.zeros(0, dtype=np.intp)
+        self._members_month = -1
+        self._changes = set()
+        self._gain_month = -1
+        self._gain = np.zeros(0, dtype=np.float32)
+        self._flow_gain = None
+        self._flow = None
+        if self.villages is not None:
+            self.villages.release_year()
+
     def flow_month(self, hh: Households) -> None:
         """Add this month's income effect to the household's year and to the contribution."""
         idx = self.members(hh)
         gain = self.monthly_gain(hh, idx)
-        add_to(hh.n, idx, gain, hh.income_year, hh.contribution[self.index])
+        if gain is not self._flow_gain:
+            # A flow of zero changes nothing (x + 0 is x: no income or contribution is ever −0),
+            # and most members draw none for months (before the delay ends, or after support
+            # with no persistence): add only the others, picked again when the gain changes.
+            nonzero = np.flatnonzero(gain != 0)
+            self._flow = Flow(hh.n, *((idx, gain) if len(nonzero) == len(idx) else (idx[nonzero], gain[nonzero])))
+            self._flow_gain = gain
+        self._flow.add_to(hh.income_year, hh.contribution[self.index])
 
     def monthly_gain(self, hh: Households, idx: np.ndarray) -> np.ndarray:
         """This month's flow for ``idx`` (the members); recomputed only when it can change."""
         m = self.ctx.clock.month
         if self._gain_month < 0 or m in self._changes:  # members() resets it each January
             index = np.float32(self.price_index() / MONTHS)
-            self._gain = hh.benefit[self.index, idx] * (self.monthly_factor(hh, idx) * index)
+            self._gain = hh.benefit[self.index][idx] * (self.monthly_factor(hh, idx) * index)
             self._gain_month = m
         return self._gain

@@ -65,8 +65,9 @@ def disability(hh: Households, shocks: Mapping[str, float], u: np.ndarray) -> No
         hh.labour[hit] -= 1
         hh.year_farm[hit] *= keep
         hh.year_wage[hit] *= keep
-    recover = np.flatnonzero(u >= 1 - shocks["chronic_recovery_rate"])
-    recover = recover[hh.chronic[recover]]
+    recover = u >= 1 - shocks["chronic_recovery_rate"]
+    recover &= hh.chronic  # before the indices are taken: fewer of them (the same, in the same order)
+    recover = np.flatnonzero(recover)
     if recover.size:
         hh.chronic[recover] = False
         _earnings_factor(hh, recover, np.float32(1 / (1 - shocks["chronic_earnings_loss"])))
@@ -96,6 +97,12 @@ def yearly(hh: Households, villages: Villages, counties: Counties, shocks: Mappi
     villages.disaster[:] = u_disaster < shocks["disaster_rate"]
     village_factor = np.where(villages.disaster, np.float32(1 - shocks["disaster_farm_loss"]), np.float32(1))
     sigma = np.float32(shocks["income_noise_sigma"])
-    noise = np.exp(sigma * z_noise - sigma * sigma / 2)
-    hh.year_farm[:] = (hh.farm * noise * counties.market_factor[hh.county] * village_factor[hh.village]).astype(np.float32)
-    hh.year_wage[:] = (hh.wage * noise).astype(np.float32)
+    # exp(σ z − σ²/2), then farm × noise × market × village, written straight into the year's
+    # columns (the same float32 operations in the same order).
+    noise = np.multiply(z_noise, sigma)
+    noise -= sigma * sigma / 2
+    np.exp(noise, out=noise)
+    np.multiply(hh.farm, noise, out=hh.year_farm)
+    hh.year_farm *= counties.market_factor.take(hh.county)
+    hh.year_farm *= village_factor.take(hh.village)
+    np.multiply(hh.wage, noise, out=hh.year_wage)

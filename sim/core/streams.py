@@ -69,7 +69,11 @@ class Streams:
         words = gen.bit_generator.random_raw((n + 1) // 2).view(np.uint32)[:n]
         words >>= 8
         out = words.view(np.float32)  # in place: each word becomes its float
-        np.multiply(words, _TWO_M24, out=out, dtype=np.float32, casting="unsafe")
+        # Each word is now below 2**24: as int32 it converts to float32 exactly and with SIMD
+        # (uint32 does not), and the scaling by 2**-24 is exact; a cast in the multiply would go
+        # through numpy's buffered casting loop, over twice as slow.
+        np.copyto(out, words.view(np.int32), casting="unsafe")
+        out *= _TWO_M24
         return out
 
     def normal(self, stream: str, period: int, n: int, unit: int = 0) -> np.ndarray:

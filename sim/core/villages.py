@@ -23,7 +23,7 @@ import numpy as np
 
 from .context import Context
 from .state import MONTHS, Households
-from .vector import add_to
+from .vector import Flow
 
 
 class VillageProjects:
@@ -41,6 +41,7 @@ class VillageProjects:
         self._changes: set[int] = set()
         self._idx = np.zeros(0, dtype=np.int64)
         self._gain = np.zeros(0, dtype=np.float32)
+        self._flow: Flow | None = None  # made from _idx and _gain when they are first added
 
     @property
     def share(self) -> float:
@@ -59,12 +60,23 @@ class VillageProjects:
         self.started[villages] = self.ctx.clock.month
         self._refreshed = -1
 
+    def release_year(self) -> None:
+        """December, after the year's last flows: the households drawing project income are
+        found again in January (as they would be anyway)."""
+        self._refreshed = -1
+        self._changes = set()
+        self._flow = None
+        self._idx = np.zeros(0, dtype=np.int64)
+        self._gain = np.zeros(0, dtype=np.float32)
+
     def flow_month(self, hh: Households) -> None:
         m = self.ctx.clock.month
         if self._refreshed < 0 or m % MONTHS == 0 or m in self._changes:
             self._refresh(hh, m)
         if self._idx.size:
-            add_to(hh.n, self._idx, self._gain, hh.income_year, hh.contribution[self.index])
+            if self._flow is None:
+                self._flow = Flow(hh.n, self._idx, self._gain)
+            self._flow.add_to(hh.income_year, hh.contribution[self.index])
 
     def _refresh(self, hh: Households, m: int) -> None:
         """Who draws project income this month and how much (changes only when a project starts
@@ -73,16 +85,18 @@ class VillageProjects:
         funded = self.started >= 0
         active = funded & (m >= self.started + delay)
         year_start = m - m % MONTHS
-        self._changes = {int(s) + delay for s in self.started[funded]
-                         if year_start < int(s) + delay < year_start + MONTHS}
+        paying = self.started[funded].astype(np.int64) + delay
+        self._changes = set(np.unique(paying[(paying > year_start) & (paying < year_start + MONTHS)]).tolist())
         self._refreshed = m
+        self._flow = None
         if not active.any():
             self._idx, self._gain = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
             return
-        idx = np.flatnonzero(active[hh.village] & self.eligible(hh))
+        # take: a faster gather than indexing with int32 household villages (the same values)
+        idx = np.flatnonzero(active.take(hh.village) & self.eligible(hh))
         per_village = np.bincount(hh.village[idx], minlength=len(self.started))
         share = np.minimum(self.p["village_max_per_household"],
                            self.p["village_income"] * self.ctx.scale / np.maximum(per_village, 1))
         self._idx = idx
-        self._gain = (share[hh.village[idx]] / MONTHS).astype(np.float32)
+        self._gain = (share.take(hh.village[idx]) / MONTHS).astype(np.float32)
 

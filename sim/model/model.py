@@ -92,6 +92,7 @@ class TuopinModel(mesa.Model):
         ctx = Context(self.clock, self.streams, self.regimes, self.villages, self.counties, params,
                       precise=spec.scenario.targeting == "precision", scale=spec.scenario.population_scale,
                       line=self.line)
+        self.ctx = ctx
         self.programmes = [cls(i, params, ctx) for i, cls in enumerate(classes)]
         for programme in self.programmes:
             programme.initialise(self.hh)

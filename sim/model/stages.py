@@ -40,11 +40,15 @@ def fund(model: "TuopinModel") -> None:
     year, budget = model.clock.year, model.budget
     served = budget.served_per_county(model.hh, model.regimes.now())
     model.county_agents.do("open_year")
-    for programme in model.programmes:
-        model.offer = budget.offer(programme, model.hh, served, year)
-        model.county_agents.do("step")
-        decisions = [c.decision for c in model.county_agents]  # in county order (the order they were added)
-        budget.commit(model.hh, model.offer, decisions, year)
+    model.ctx.hold_register(True)  # the register does not change while the counties fund
+    try:
+        for programme in model.programmes:
+            model.offer = budget.offer(programme, model.hh, served, year)
+            model.county_agents.do("step")
+            decisions = [c.decision for c in model.county_agents]  # in county order (the order they were added)
+            budget.commit(model.hh, model.offer, decisions, year)
+    finally:
+        model.ctx.hold_register(False)
     model.offer = None
     model.tally.spent = budget.ledger.spent_in(year)
 
@@ -85,7 +89,7 @@ def monitor(model: "TuopinModel") -> None:
         return
     hh, month = model.hh, model.clock.month
     bill = model.medical
-    disaster = model.villages.disaster[hh.village] if model.clock.is_january else np.zeros(0, dtype=bool)
+    disaster = model.villages.disaster.take(hh.village) if model.clock.is_january else np.zeros(0, dtype=bool)
     u = model.streams.generator("monitoring", month).random((k, hh.n), dtype=np.float32)
     events = MonthEvents(ill=bill.idx, ill_cost=bill.cost * bill.share, disaster=disaster, u_channels=u)
     regime.monthly(hh, month, model.line(model.clock.year), events)
@@ -100,6 +104,8 @@ def flows(model: "TuopinModel") -> None:
 
 def assess(model: "TuopinModel") -> None:
     year = model.clock.year
+    for programme in model.programmes:
+        programme.release_year()  # the year's flows are done: their lists are made again in January
     regime = model.regimes.now()
     d = assessment.assess_year(model.hh, model.villages, model.counties, regime, model.line(year),
                                model.draw("entry_detection"), model.draw("exit_verification"),

@@ -28,7 +28,7 @@ class Employment(Programme):
 
     def _is_post(self, hh, idx):
         """Post holders, and newcomers without full labour (who are offered a post)."""
-        return hh.post[idx] | ((hh.enrolled_month[self.index, idx] < 0) & (hh.labour[idx] == 0))
+        return hh.post[idx] | ((hh.enrolled_month[self.index][idx] < 0) & (hh.labour[idx] == 0))
 
     def _post_cost(self):
         return self.p["post_wage"] * self.price_index()
@@ -58,7 +58,7 @@ class Employment(Programme):
 
     def renew(self, hh, idx):
         held = idx[hh.post[idx]]
-        hh.support_end[self.index, held] = self.ctx.clock.month + MONTHS
+        hh.support_end[self.index][held] = self.ctx.clock.month + MONTHS
 
     def stop(self, hh, idx):
         super().stop(hh, idx)
@@ -66,5 +66,5 @@ class Employment(Programme):
 
     def monthly_gain(self, hh, idx):
         # A post pays while the programme pays for it; a market job while it is held.
-        paid = hh.post[idx] & (self.ctx.clock.month < hh.support_end[self.index, idx])
+        paid = hh.post[idx] & (self.ctx.clock.month < hh.support_end[self.index][idx])
         return super().monthly_gain(hh, idx) * np.where(hh.post[idx], paid, hh.employed[idx])

@@ -43,8 +43,8 @@ class Health(Programme):
         return super().candidates(hh) & ~self.tapered(hh)
 
     def tier(self, hh, idx):
-        first = self.matched[hh.cause[idx]] | ~hh.insured[idx]
-        return np.where(first, 0, 1).astype(np.int8)
+        first = self.matched.take(hh.cause[idx]) | ~hh.insured[idx]
+        return np.logical_not(first, out=first).view(np.int8)  # 0 for the first, else 1
 
     def enrol(self, hh, idx):
         super().enrol(hh, idx)
@@ -61,9 +61,9 @@ class Health(Programme):
         """Its credit is measured against what the household would have paid without the
         programme: the whole cost if the programme is what insured it."""
         idx = bill.idx
-        covered = (hh.enrolled_month[self.index, idx] >= 0) & (clock.month < hh.support_end[self.index, idx])
+        covered = (hh.enrolled_month[self.index][idx] >= 0) & (clock.month < hh.support_end[self.index][idx])
         without = np.where(covered & hh.insured_by_health[idx], np.float32(1.0), bill.share)
         share = np.where(covered, np.float32(self.p["out_of_pocket_share"]), without)
         share = np.minimum(share, without)
-        hh.contribution[self.index, idx] += bill.cost * (without - share)
+        hh.contribution[self.index][idx] += bill.cost * (without - share)
         bill.share = share

@@ -37,6 +37,10 @@ class Industry(Programme):
         base = super().monthly_gain(hh, idx)
         january = self.ctx.clock.january
         if base is not self._base or january != self._base_january:
-            self._product = base * self.ctx.counties.market_factor[hh.county[idx]]
+            self._product = base * self.ctx.counties.market_factor.take(hh.county[idx])
             self._base, self._base_january = base, january
         return self._product
+
+    def release_year(self):
+        super().release_year()
+        self._base = self._product = None

@@ -33,7 +33,7 @@ class Relocation(Programme):
     def flow_month(self, hh):
         month = self.ctx.clock.month
         idx = self.members(hh)  # the households ever enrolled, in household order
-        start = hh.enrolled_month[self.index, idx].astype(np.int32)
+        start = hh.enrolled_month[self.index][idx].astype(np.int32)
         moving = idx[start + self.p["delay_months"] == month]
         if moving.size:
             hh.housing_safe[moving] = True

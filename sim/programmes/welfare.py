@@ -28,8 +28,8 @@ class Welfare(Programme):
         """Dibao and five-guarantee households already draw welfare when the run starts: they are
         continuing participants at the first January if they still need a top-up."""
         on = np.isin(hh.category, [Category.DIBAO_LABOUR, Category.DIBAO_NO_LABOUR, Category.FIVE_GUARANTEE])
-        hh.enrolled_month[self.index, on] = 0
-        hh.support_end[self.index, on] = 0
+        hh.enrolled_month[self.index][on] = 0
+        hh.support_end[self.index][on] = 0
 
     def _income_test(self) -> bool:
         return self.ctx.clock.year >= self.p["income_test_from"]
@@ -43,8 +43,9 @@ class Welfare(Programme):
 
     def tier(self, hh, idx):
         """No labour first, then dibao households with labour, then the rest (development first)."""
-        return np.where(hh.labour[idx] == 0, 0,
-                        np.where(hh.category[idx] == Category.DIBAO_LABOUR, 1, 2)).astype(np.int8)
+        tier = (hh.category[idx] != Category.DIBAO_LABOUR).view(np.int8) + np.int8(1)  # 1 dibao, else 2
+        tier *= hh.labour[idx] != 0  # 0 without labour
+        return tier
 
     def candidates(self, hh):
         # Households on the roll until now are renewed as continuing, never queued twice.
@@ -70,8 +71,22 @@ class Welfare(Programme):
 
     def topup(self, hh, idx):
         """Yuan a year that bring the household's expected income to its support line."""
+        held = self.ctx.held
+        if held is None:
+            return self._topup(hh, idx)
+        # While the counties fund, the incomes it rests on do not change, and the lists, costs,
+        # renewals and enrolments ask for the same households again: each is worked out once.
+        values, known = held.get(("topup", self.index)) or held.setdefault(
+            ("topup", self.index), (np.empty(hh.n), np.zeros(hh.n, dtype=bool)))
+        missing = idx[~known[idx]]
+        if len(missing):
+            values[missing] = self._topup(hh, missing)
+            known[missing] = True
+        return values[idx]
+
+    def _topup(self, hh, idx):
         size = hh.size[idx].astype(np.float64)
-        without = hh.last_income_pc[idx].astype(np.float64) * size - hh.contribution[self.index, idx]
+        without = hh.last_income_pc[idx].astype(np.float64) * size - hh.contribution[self.index][idx]
         # Transfers grow at their own (slower) rate; everything else at the income growth rate.
         transfers = hh.transfer[idx].astype(np.float64)
         expected = ((without - transfers) * (1 + self.read["income.growth_rate"])
@@ -97,5 +112,5 @@ class Welfare(Programme):
         return self.topup(hh, idx).astype(np.float32)
 
     def renew(self, hh, idx):
-        hh.benefit[self.index, idx] = self.topup(hh, idx).astype(np.float32)
-        hh.support_end[self.index, idx] = self.ctx.clock.month + MONTHS * self.p["support_years"]
+        hh.benefit[self.index][idx] = self.topup(hh, idx).astype(np.float32)
+        hh.support_end[self.index][idx] = self.ctx.clock.month + MONTHS * self.p["support_years"]
