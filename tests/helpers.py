@@ -8,6 +8,7 @@ from typing import Callable
 
 import numpy as np
 
+from sim.core.state import Status
 from sim.programmes import PROGRAMME_NAMES
 from sim.inputs.scenario import LoadedScenario
 
@@ -47,6 +48,16 @@ def run_with_checks(model, after_assessment: Callable[[object, int], None]):
         if december:
             after_assessment(model, year)
     return model
+
+
+def found_but_not_returned(model, year: int) -> np.ndarray:
+    """Exited households whose per-person income at the assessment of ``year`` was below the line
+    although that December's review found them (their draw below ``register.return_detection_rate``):
+    they should have returned. Call it from ``run_with_checks`` (the clock is in the next January).
+    An exited household below the line that the review did not find stays exited, by design."""
+    hh = model.hh
+    found = model.streams.uniform("entry_detection", model.month - 1, hh.n) < model.params.value("register.return_detection_rate")
+    return np.flatnonzero((hh.status == Status.EXITED) & (hh.last_income_pc < model.line(year)) & found)
 
 
 def copy_sanming(folder: Path) -> Path:

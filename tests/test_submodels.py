@@ -182,7 +182,7 @@ def test_the_register_decides_exits_returns_and_entries():
     hh = households(5, status=[Status.POOR, Status.POOR, Status.EXITED, Status.NEVER, Status.NEVER],
                     housing_safe=[True, False, True, True, True], insured=True, school_ok=True)
     regime = TargetedRegister({"exit_margin": 0.1, "entry_detection_rate": 0.5, "exit_years_above": 1,
-                               "false_exit_rate": 0.0})
+                               "false_exit_rate": 0.0, "return_detection_rate": 1.0})
     net_pc = np.array([120.0, 200.0, 90.0, 80.0, 80.0])
     u = np.array([0.9, 0.9, 0.9, 0.1, 0.9], np.float32)
     d = regime.decide(hh, net_pc, 100.0, u, u, np.zeros(5, bool))
@@ -197,10 +197,27 @@ def test_the_register_decides_exits_returns_and_entries():
     assert hh.years_above.tolist() == [1, 1, 0, 0, 0]
 
 
+def test_a_return_is_registered_only_when_the_review_finds_it():
+    """An exited household below the line returns with chance ``return_detection_rate``, as a new
+    entry is found with chance ``entry_detection_rate``; one not found stays exited."""
+    hh = households(4, status=[Status.EXITED, Status.EXITED, Status.NEVER, Status.NEVER],
+                    housing_safe=True, insured=True, school_ok=True)
+    r = {"exit_margin": 0.1, "entry_detection_rate": 0.5, "exit_years_above": 1, "false_exit_rate": 0.0,
+         "return_detection_rate": 0.3}
+    net_pc = np.full(4, 80.0)
+    u = np.array([0.2, 0.4, 0.4, 0.6], np.float32)
+    d = TargetedRegister(r).decide(hh, net_pc, 100.0, u, u, np.zeros(4, bool))
+    assert d.returns.tolist() == [True, False, False, False]
+    assert d.entries.tolist() == [False, False, True, False]
+    TargetedRegister(r).apply(hh, d, 2017, net_pc, 100.0)
+    assert hh.status.tolist() == [Status.POOR, Status.EXITED, Status.POOR, Status.NEVER]
+
+
 def test_an_exit_needs_income_stably_above_the_line():
     """The margin above the line, or the line where the dibao guarantees it; enough years above
     it; and verification that lets some households short of the standard through."""
-    r = {"exit_margin": 0.1, "entry_detection_rate": 0.0, "exit_years_above": 2, "false_exit_rate": 0.5}
+    r = {"exit_margin": 0.1, "entry_detection_rate": 0.0, "exit_years_above": 2, "false_exit_rate": 0.5,
+         "return_detection_rate": 1.0}
     hh = households(5, status=Status.POOR, housing_safe=True, insured=True, school_ok=True,
                     years_above=[1, 0, 1, 1, 1])
     net_pc = np.array([115.0, 115.0, 102.0, 102.0, 102.0])

@@ -66,6 +66,9 @@ def _value(run: _Run, t: Target) -> float:
     if q == "return_rate":
         v = run.yearly_value("return_rate", place, last)
         return 0.0 if math.isnan(v) else v
+    if q == "log10_return_rate":
+        v = run.yearly_value("return_rate", place, last)
+        return math.log10(RATE_FLOOR if math.isnan(v) else max(v, RATE_FLOOR))
     if q == "log10_return_rate_change":
         a, b = (run.yearly_value("return_rate", place, y) for y in (first, last))
         a, b = (RATE_FLOOR if math.isnan(v) else max(v, RATE_FLOOR) for v in (a, b))

@@ -45,6 +45,7 @@ QUANTITIES: dict[str, str] = {
     "development_share:relocation": "share of the exits by relocation among the three development routes",
     "welfare_exits_persons": "persons exiting through the welfare pathway (社会保障兜底) over the year(s)",
     "return_rate": "returns / exited households at the start of the year",
+    "log10_return_rate": "log10 of the return rate of the year (returns / exited households at its start)",
     "log10_return_rate_change": "log10 of the return rate of the last year of the span over that of the first",
     "log10_entries_change": "log10 of new entries (persons) in the last year of the span over the first",
     "filed_income_growth": "mean per-person income of filed households (ever registered), last year of the span over the first",

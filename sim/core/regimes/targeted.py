@@ -6,7 +6,10 @@
   the line when the safety net guarantees it there (兜底) — for ``exit_years_above`` consecutive
   assessments. Verification errs: of the registered households at or above the line but short of
   that standard, a share ``false_exit_rate`` is exited anyway (错退).
-- An exited household returns (返贫) when its net income per person falls below the line.
+- An exited household returns (返贫) when its net income per person falls below the line and the
+  year's review finds it: re-registration goes through application and village review as entry
+  does, with its own rate ``return_detection_rate`` (an exited household short in a year that is
+  not found stays exited, and may be found in a later year or caught by temporary assistance).
 - A household never registered enters (新发生贫困) when it falls below the line and is found
   (identification is imperfect: ``entry_detection_rate``).
 - Programmes serve registered households, and exited ones within each programme's
@@ -72,6 +75,7 @@ class TargetedRegister(Regime):
         entries &= below
         entries &= u_entry < self.r["entry_detection_rate"]
         below &= exited
+        below &= u_entry < self.r["return_detection_rate"]  # same uniform: exited and never-registered are apart
         return Decisions(poor=poor, exited=exited, exits=exits, returns=below, entries=entries, false_exits=false)
 
     def apply(self, hh: Households, d: Decisions, year: int, net_pc: np.ndarray, line: float) -> None:
