@@ -307,3 +307,31 @@ def test_a_run_over_parameter_sets_reproduces_from_its_manifest_alone(tmp_path):
     result = _reproduce(_manifest_copy(info, tmp_path / "elsewhere"), tmp_path / "again")
     assert result.exit_code == 0, result.output
     assert "reproduced exactly" in result.stdout
+
+
+def test_a_calibration_reproduces_from_its_manifest(tmp_path):
+    """`tuopin reproduce` on a calibration's manifest runs the calibration again from its recorded
+    settings, targets and seed (the scenario's own parameter sets not needed) and matches every
+    file, the fit report's included; a published posterior altered since fails the check."""
+    from sim.analysis.calibrate import run_calibration
+    from sim.inputs.targets import load_targets
+
+    scenarios = tmp_path / "scenarios"
+    copy_sanming(scenarios)
+    small = write(scenarios, "small.toml", '[scenario]\nextends = "sanming.toml"\nname = "small"\n'
+                  "population_scale = 0.02\n")
+    targets = [t for t in load_targets(Path(__file__).parents[1] / "calibration" / "targets" / "sanming.csv")
+               if t.quantity == "registered_persons_end" and t.place == "ALL"]
+    _, manifest = run_calibration(load_scenario(small), targets, tmp_path / "cal",
+                                  free_names=["budget.scale", "income.convergence_rate"], particles=4, candidates=8,
+                                  generations=2, replicates=1, seed=3, workers=1, report_runs=2)
+    info = json.loads(manifest.read_text())
+    assert info["command"] == "calibrate" and "fit/report.html" in info["outputs"]
+    shutil.rmtree(scenarios)  # the reviewer has the calibration folder only
+    result = _reproduce(manifest, tmp_path / "again")
+    assert result.exit_code == 0, result.output
+    assert "reproduced exactly" in result.stdout
+    assert _file_lines(result.stdout) == {name: "match" for name in info["outputs"]}
+    (tmp_path / "cal" / "posterior.parquet").write_bytes(b"altered")
+    result = _reproduce(manifest, tmp_path / "again-2")
+    assert result.exit_code == 1 and "ALTERED   posterior.parquet" in result.stdout

@@ -456,6 +456,10 @@ def run_calibration(scenario: LoadedScenario, targets: Sequence[Target], out: Pa
 
     out = Path(out)
     started = time.perf_counter()
+    if scenario.parameter_sets is not None:
+        # The calibration runs without them (it makes them), and so do its fit report and its
+        # manifest: the report's runs draw every free parameter from the new posterior alone.
+        scenario = scenario.with_changes({"scenario": {"parameter_sets": None}})
     cal = calibrate(scenario, targets, out, free_names=free_names, particles=particles, candidates=candidates,
                     generations=generations, replicates=replicates, seed=seed, workers=workers, dask=dask,
                     progress=progress)

@@ -35,7 +35,7 @@ def calibrate(
     free: Annotated[Optional[Path], typer.Option(help="File naming the free parameters, one a line (default: calibration/free_parameters.txt if it exists, else every assumption with a range).")] = None,
     particles: Annotated[int, typer.Option(min=2, help="Particles: parameter sets kept in each generation (the posterior holds their distinct sets).")] = 100,
     candidates: Annotated[int, typer.Option(min=2, help="Candidates run per generation: the prior draws of the first, and candidates // particles moves of every particle in each later one.")] = 200,
-    generations: Annotated[int, typer.Option(min=1, help="Generations of ABC-SMC (each lowers the threshold to the particles' median distance).")] = 8,
+    generations: Annotated[int, typer.Option(min=1, help="Generations of ABC-SMC (each lowers the threshold to the particles' median distance).")] = 10,
     replicates: Annotated[int, typer.Option(min=1, help="Replicates per candidate (common random numbers within a generation).")] = 2,
     seed: Annotated[int, typer.Option(min=0, max=2**63 - 1, help="Root seed of the calibration.")] = 5,
     workers: Annotated[Optional[int], typer.Option(min=1, help="Worker processes (default: one per core). Results do not depend on it.")] = None,

@@ -32,6 +32,8 @@ from .runs import run_scenario
 MANIFEST_FIELDS = {"root_seed": int, "replicates": int, "outputs": dict, "versions": dict}
 RUN_FIELDS = {"scenario": dict, "parameters": dict}
 COMPARE = "compare"  # the command whose manifests hold ``options``
+CALIBRATE = "calibrate"  # the command whose manifests hold the calibration's settings and targets
+CALIBRATION_FIELDS = {"calibration": dict, "targets": list, "report_runs": int}
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 REPRODUCED = "-reproduced"  # a reproduction's folder: the results folder's name and this
 MAX_FRESH_FOLDERS = 1000    # reproductions of one run kept side by side before --out is needed
@@ -85,8 +87,13 @@ def load_manifest(path: Path, shown: Path | None = None) -> dict:
         raise InputError(shown, "", None, f"cannot read the manifest: {exc}") from None
     if not isinstance(manifest, dict):
         raise InputError(shown, "", manifest, "a manifest is a JSON object of fields", ", ".join(MANIFEST_FIELDS))
-    _check_fields(manifest, MANIFEST_FIELDS, shown)
-    if manifest.get("command") == COMPARE:
+    command = manifest.get("command")
+    # A calibration's replicates are in its settings (replicates per candidate).
+    _check_fields(manifest, {k: v for k, v in MANIFEST_FIELDS.items() if not (command == CALIBRATE and k == "replicates")},
+                  shown)
+    if command == CALIBRATE:
+        _check_fields(manifest, CALIBRATION_FIELDS, shown)
+    if command == COMPARE:
         options = manifest.get("options")
         if not isinstance(options, list) or not options or not all(isinstance(o, dict) for o in options):
             raise InputError(shown, "options", options, "a comparison's manifest lists its options as JSON objects")
@@ -95,12 +102,15 @@ def load_manifest(path: Path, shown: Path | None = None) -> dict:
     else:
         _check_fields(manifest, RUN_FIELDS, shown)
     root = check_seed(manifest["root_seed"], shown, "root_seed")
-    replicates = check_replicates(manifest["replicates"], shown, "replicates")
-    if "replicate_seeds" in manifest and manifest["replicate_seeds"] != replicate_seeds(root, replicates):
-        raise InputError(shown, "replicate_seeds", manifest["replicate_seeds"],
-                         "not the seeds root_seed and replicates give")
+    if command != CALIBRATE:
+        replicates = check_replicates(manifest["replicates"], shown, "replicates")
+        if "replicate_seeds" in manifest and manifest["replicate_seeds"] != replicate_seeds(root, replicates):
+            raise InputError(shown, "replicate_seeds", manifest["replicate_seeds"],
+                             "not the seeds root_seed and replicates give")
     for name, digest in manifest["outputs"].items():
-        if not _plain_file_name(name):
+        # A calibration's fit report is in a folder of its own (fit/).
+        parts = name.split("/") if command == CALIBRATE else [name]
+        if not all(_plain_file_name(part) for part in parts):
             raise InputError(shown, "outputs", name, "an output is a file of the results folder, named plainly")
         if not (isinstance(digest, str) and SHA256_HEX.fullmatch(digest)):
             raise InputError(shown, f"outputs.{name}", digest, "must be a SHA-256 (64 hexadecimal digits)")
@@ -153,9 +163,11 @@ def reproduce(path: Path, out: Path | None = None, workers: int | None = None,
     records = manifest["options"] if manifest.get("command") == COMPARE else [manifest]
     scenarios, param_diff, param_notes = [], [], []
     for record in records:
+        if manifest.get("command") == CALIBRATE:
+            record = _without_parameter_sets(record)
         scenario, differences, notes = scenario_from_manifest(record, path)
         scenarios.append(scenario)
-        prefix = f"{record['name']}: " if record is not manifest else ""
+        prefix = f"{record['name']}: " if manifest.get("command") == COMPARE else ""
         param_diff += [prefix + d for d in differences]
         param_notes += [prefix + n for n in notes]
     now = versions()
@@ -163,7 +175,9 @@ def reproduce(path: Path, out: Path | None = None, workers: int | None = None,
     version_diff = {pkg: (then.get(pkg, "?"), now.get(pkg, "?")) for pkg in RESULT_PACKAGES
                     if then.get(pkg) != now.get(pkg)}
     out = check_fresh(out, "reproduce", "out") if out is not None else fresh_folder(results_folder(path))
-    if manifest.get("command") == COMPARE:
+    if manifest.get("command") == CALIBRATE:
+        folder = _calibrate_again(manifest, scenarios[0], out, workers, dask, shown=path)
+    elif manifest.get("command") == COMPARE:
         from .compare_commands import compare_to_folder
 
         _, again = compare_to_folder(scenarios, out, names=[r["name"] for r in records], seed=manifest["root_seed"],
@@ -177,6 +191,34 @@ def reproduce(path: Path, out: Path | None = None, workers: int | None = None,
         folder = ens.files
     files = compare_outputs(folder, manifest["outputs"])
     return Reproduction(files, version_diff, param_diff, param_notes, out, published)
+
+
+def _without_parameter_sets(manifest: dict) -> dict:
+    """A calibration's manifest with its scenario's parameter sets left out: a calibration runs
+    without them (it makes them), so they need not be at hand to run it again."""
+    scenario = dict(manifest["scenario"])
+    if isinstance(scenario.get("scenario"), dict):
+        scenario["scenario"] = {**scenario["scenario"], "parameter_sets": None}
+    return {**manifest, "scenario": scenario}
+
+
+def _calibrate_again(manifest: dict, scenario: LoadedScenario, out: Path, workers: int | None, dask: str | None,
+                     shown: Path) -> Path:
+    """A calibration run again from its manifest: the same settings, targets and root seed, in
+    ``out``, from the first generation (a fresh folder has nothing to resume)."""
+    from ..analysis.calibrate import run_calibration
+    from ..inputs.targets import Target
+
+    settings = manifest["calibration"]
+    try:
+        targets = [Target(**t) for t in manifest["targets"]]
+        run = {k: settings[k] for k in ("particles", "candidates", "generations", "replicates")}
+        free, seed = list(settings["free"]), int(settings["root_seed"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(shown, "calibration", None, f"not a calibration this version can run again: {exc}") from None
+    run_calibration(scenario, targets, out, free_names=free, seed=seed, workers=workers, dask=dask,
+                    report_runs=manifest["report_runs"], targets_file=manifest.get("targets_file", ""), **run)
+    return out
 
 
 def results_folder(manifest: Path) -> Path:
