@@ -211,11 +211,6 @@ def _bounds(free: Sequence[FreeParameter]) -> tuple[np.ndarray, np.ndarray]:
     return np.array([f.low for f in free]), np.array([f.high for f in free])
 
 
-def _in_prior(free: Sequence[FreeParameter], x: np.ndarray) -> np.ndarray:
-    lo, hi = _bounds(free)
-    return np.all((x >= lo) & (x <= hi), axis=-1)
-
-
 def _rng(settings: Settings, gen: int, step: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(settings.root_seed, spawn_key=(gen, step))))
 
@@ -344,14 +339,10 @@ def calibrate(scenario: LoadedScenario, targets: Sequence[Target], out: Path, *,
     count = {"done": 0, "total": candidates + (generations - 1) * steps * particles}
 
     def run(gen: int, step: int, proposals: np.ndarray) -> np.ndarray:
-        """The mean target values of each proposal inside the prior (NaN rows outside it)."""
-        inside = np.flatnonzero(_in_prior(free, proposals))
-        count["done"] += len(proposals) - len(inside)  # outside the prior: rejected without a run
-        values = _evaluate(scenario, seeds, targets, store, gen, step, [_overrides(free, proposals[i]) for i in inside],
+        """The mean target values of each proposal (all inside the prior: steps are reflected)."""
+        values = _evaluate(scenario, seeds, targets, store, gen, step, [_overrides(free, x) for x in proposals],
                            workers, dask, count, progress)
-        mean = np.full((len(proposals), len(targets)), np.nan)
-        mean[inside] = values.mean(axis=1)
-        return mean
+        return values.mean(axis=1)
 
     lo, hi = _bounds(free)
     prior = _prior_draws(settings, free)
@@ -371,11 +362,11 @@ def calibrate(scenario: LoadedScenario, targets: Sequence[Target], out: Path, *,
         for step in range(1, steps + 1):
             proposals = _step(settings, gen, step, free, params, cov)
             new_mean = run(gen, step, proposals)
-            new_dist = np.array([distance(m, targets) if np.isfinite(m).all() else np.inf for m in new_mean])
+            new_dist = np.array([distance(m, targets) for m in new_mean])
             accept = new_dist <= eps
             params[accept], dist[accept], mean[accept] = proposals[accept], new_dist[accept], new_mean[accept]
             moved += int(accept.sum())
-            simulated += int(np.isfinite(new_dist).sum())
+            simulated += len(proposals)
         previous = Generation(gen, params, dist, mean, eps, simulated, moved)
         cal.generations.append(previous)
     return cal
@@ -425,10 +416,12 @@ def write_outputs(cal: Calibration, out: Path) -> list[Path]:
     post = out / "posterior.parquet"
     atomic_write(post, lambda fh: fh.write(table_bytes_parquet(cal.posterior)))
     paths.append(post)
-    rows = [{"generation": g.index, "threshold": g.threshold, "best": float(g.distances.min()),
-             "median_accepted": float(np.median(g.distances)), "simulated": g.simulated,
-             "acceptance": g.acceptance, "distinct": len(g.sets()[2]),
-             "effective_size": effective_size(g.sets()[2])} for g in cal.generations]
+    rows = []
+    for g in cal.generations:
+        weights = g.sets()[2]
+        rows.append({"generation": g.index, "threshold": g.threshold, "best": float(g.distances.min()),
+                     "median_accepted": float(np.median(g.distances)), "simulated": g.simulated,
+                     "acceptance": g.acceptance, "distinct": len(weights), "effective_size": effective_size(weights)})
     summary = out / "generations.csv"
     write_bytes(summary, pd.DataFrame(rows).to_csv(index=False).encode())
     paths.append(summary)
