@@ -10,9 +10,10 @@ import pytest
 
 from helpers import ROOT, scaled, write
 from sim import InputError, simulate
-from sim.analysis.calibrate import calibrate, free_parameters, write_outputs
+from sim.analysis.calibrate import calibrate, evaluate, free_parameters, write_outputs
 from sim.analysis.weights import effective_size
-from sim.analysis.observe import distance, observe
+from sim.analysis.observe import distance, observe, register_bound
+from sim.model import TuopinModel
 from sim.inputs.targets import QUANTITIES, Target, load_targets, write_targets
 
 TARGETS = ROOT / "calibration" / "targets" / "sanming.csv"
@@ -79,6 +80,24 @@ def test_distance_is_zero_on_target_and_counts_tolerances():
     assert distance(np.array([110.0, 50.0]), ts) == pytest.approx(np.sqrt(1 / 4))
 
 
+def test_the_register_bound_never_exceeds_the_distance(sanming):
+    """Calibration stops a candidate on this bound: it must be a lower bound at every year, and
+    the distance itself when only the register's targets count and every year is done."""
+    small = scaled(sanming.with_changes({"scenario": {"parameter_sets": None}}), 0.05)
+    targets = load_targets(TARGETS, [c.name for c in sanming.spec.population.counties])
+    register = [t for t in targets if t.quantity == "registered_persons_end"]
+    m = TuopinModel(small, seed=7).run()
+    full = observe(m.results.tables(), targets)
+    names = m.counties.names
+    ends = {}
+    for year in small.spec.years:
+        ends[year] = m.ledger.persons_end(year)
+        assert register_bound(ends, names, targets) <= distance(full, targets)
+    only = observe(m.results.tables(), register)
+    assert register_bound(ends, names, register) == pytest.approx(distance(only, register), rel=1e-12)
+    assert register_bound(ends, names, register) > 0
+
+
 FREE = ["budget.scale", "income.convergence_rate"]
 TRUE = {"budget.scale": 1.6, "income.convergence_rate": 0.05}
 
@@ -140,6 +159,24 @@ def test_calibration_is_the_same_with_two_workers_and_resumes(synthetic, tmp_pat
         c.unlink()
     again = _run(small, targets, tmp_path / "one", generations=2)
     pd.testing.assert_frame_equal(one.posterior, again.posterior)
+
+
+def test_a_candidate_stops_early_only_when_it_cannot_be_accepted(synthetic):
+    """Under a threshold a candidate beyond it by its register part way stops (NaN values); one
+    within it runs to the end with the values of an unstopped run."""
+    small, targets = synthetic
+    seeds = [11, 12]
+    off = {"budget.scale": 0.6, "income.convergence_rate": 0.2}
+    whole = evaluate(small, seeds, off, targets)
+    assert np.isfinite(whole).all()
+    d = distance(whole.mean(axis=0), targets)
+    np.testing.assert_array_equal(evaluate(small, seeds, off, targets, threshold=d * 1.001), whole)
+    assert np.isnan(evaluate(small, seeds, off, targets, threshold=d / 1e3)).all()
+    # The stop comes part way: the register of the first year alone puts it beyond.
+    first = small.spec.years[0]
+    ends = {first: np.mean([TuopinModel(small, seed=s, overrides=off).run_through(first).ledger.persons_end(first)
+                            for s in seeds], axis=0)}
+    assert register_bound(ends, TuopinModel(small, seed=1).counties.names, targets) > d / 1e3
 
 
 def test_whole_number_parameters_are_searched_as_reals_and_run_rounded():

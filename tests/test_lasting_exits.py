@@ -65,7 +65,12 @@ def test_incomes_and_returns_by_years_since_exit_are_reported(baseline):
     assert (exited.p10 >= exited.line * 0.999).all()
     assert (exited.p50 >= exited.line * 1.1).all()
     registered = inc[inc.group == "registered"].groupby("year").mean(numeric_only=True)
-    assert (registered["mean"] < exited["mean"]).all()
+    # Registered households are poorer than exited ones while the register is large; after the
+    # plan's deadline it holds only the last December's entrants and returners, whose incomes often
+    # recover by the next assessment, so only its poorer tail is compared then.
+    deadline = baseline.scenario.spec.scenario.exit_deadline
+    assert (registered["mean"].loc[:deadline - 1] < exited["mean"].loc[:deadline - 1]).all()
+    assert (registered.p10 < exited.p10).all()
     ret = baseline.table("returns")
     y = _city(baseline)
     by_year = ret.groupby(["replicate", "year"]).returns_households.sum().groupby("year").mean()

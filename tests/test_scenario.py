@@ -51,6 +51,7 @@ BROKEN = {
     "wrong type: parameter": ('[parameters]\n"shocks.illness_rate" = "often"\n', "parameters.shocks.illness_rate", "'often'"),
     "parameter out of bounds": ('[parameters]\n"shocks.illness_rate" = 2\n', "parameters.shocks.illness_rate", "2"),
     "not an allowed choice": ('targeting = "random"\n', "scenario.targeting", "'random'"),
+    "deadline not a year": ("exit_deadline = 1900\n", "scenario.exit_deadline", "1900"),
     "negative budget": ("[budgets]\nindustry = -5\n", "budgets.industry", "-5"),
     "negative dated budget": ("[budgets]\nindustry = { 2016 = -5 }\n", "budgets.industry.2016", "-5"),
     "budget year before the run": ("[budgets]\nwelfare = { 2014 = 5 }\n", "budgets.welfare.2014", "5"),

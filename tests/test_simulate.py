@@ -34,6 +34,7 @@ def test_seed_defaults_to_the_scenario_seed(tiny):
     ({"budgets.welfare.2016": 1e6}, lambda s: s.budget("welfare", 2016) == 1e6 and s.budget("welfare", 2017) == 58_200_000),
     ({"budgets.employment.2016": 8e6}, lambda s: s.budget("employment", 2016) == 8e6 and s.budget("employment", 2017) == 3_460_000),
     ({"scenario.targeting": "untargeted"}, lambda s: s.scenario.targeting == "untargeted"),
+    ({"scenario.exit_deadline": 2017}, lambda s: s.scenario.exit_deadline == 2017),
     ({"programme.employment.effect": 8000}, lambda s: s.parameters["programme.employment.effect"] == 8000),
     ({"parameters.shocks.illness_rate": 0.01}, lambda s: s.parameters["shocks.illness_rate"] == 0.01),
     ({"programme.industry.effect": np.float64(2000.0)}, lambda s: s.parameters["programme.industry.effect"] == 2000.0),

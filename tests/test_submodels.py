@@ -228,3 +228,21 @@ def test_an_exit_needs_income_stably_above_the_line():
     # 3: short of the margin; 4: short of it, but verification lets it through (错退).
     assert d.exits.tolist() == [True, False, True, False, True]
     assert d.false_exits.tolist() == [False, False, False, False, True]
+
+
+def test_from_the_plans_deadline_a_household_exits_at_the_line_itself():
+    """Before ``exit_deadline`` the margin and the years above it decide; from it on, income at
+    or above the line this year is enough."""
+    r = {"exit_margin": 0.1, "entry_detection_rate": 0.0, "exit_years_above": 2, "false_exit_rate": 0.0,
+         "return_detection_rate": 1.0}
+    net_pc = np.array([115.0, 102.0, 99.0, 115.0])
+    u = np.full(4, 0.9, np.float32)
+    for year, exits in ((2017, [False, False, False, True]), (2018, [True, True, False, True]),
+                        (2019, [True, True, False, True])):
+        hh = households(4, status=Status.POOR, housing_safe=True, insured=True, school_ok=True,
+                        years_above=[0, 0, 0, 1])
+        regime = TargetedRegister(r, Clock(year, 12), deadline=2018)
+        d = regime.decide(hh, net_pc, 100.0, u, u, np.zeros(4, bool))
+        # 2017: only the last is above the margin a second year; from 2018 the line is enough.
+        assert d.exits.tolist() == exits, year
+    assert TargetedRegister(r, Clock(2030, 12)).exit_standard() == (0.1, 2)  # no deadline

@@ -55,14 +55,16 @@ from ..inputs.errors import InputError
 from ..inputs.params import ParameterSet
 from ..inputs.scenario import LoadedScenario
 from ..inputs.targets import Target
-from ..model import simulate
-from .observe import distance, observe
+from ..model import TuopinModel
+from .observe import distance, observe, register_bound
 from .weights import effective_size
 
 WHOLE_UNITS = ("years", "months", "year")
 KEEP = 0.5                  # share of the particles whose distances set the next threshold (its quantile)
 MOVE_SCALE = 2.38 ** 2      # a move's covariance is this / d times the particles' (optimal random-walk scaling)
 KERNEL_FLOOR = 0.02         # a move's smallest standard deviation, as a share of the prior's range
+EARLY_MARGIN = 1e-9         # a candidate stops early only when its bound exceeds the threshold by more
+                            # than rounding (the bound sums in another order than the distance)
 CHUNK = 16                  # candidates per task list written to disk at once (resume granularity)
 STATE = "state.json"
 
@@ -97,28 +99,45 @@ def free_parameters(params: ParameterSet, names: Sequence[str] | None = None) ->
     return out
 
 
-def evaluate(scenario: LoadedScenario, seeds: Sequence[int], overrides: dict, targets: Sequence[Target]) -> np.ndarray:
-    """One candidate: its simulated target values for each replicate seed (replicates × targets)."""
-    return np.array([observe(simulate(scenario, seed, overrides).tables(), targets) for seed in seeds])
+def evaluate(scenario: LoadedScenario, seeds: Sequence[int], overrides: dict, targets: Sequence[Target],
+             threshold: float | None = None) -> np.ndarray:
+    """One candidate: its simulated target values for each replicate seed (replicates × targets).
+
+    With a ``threshold`` the replicates run side by side a year at a time, and a candidate whose
+    register alone already puts it beyond the threshold (``register_bound``, a lower bound of its
+    distance) stops there: its values are NaN, and it is rejected as it would have been at the end.
+    Accepted candidates and their values are those of a run to the end."""
+    models = [TuopinModel(scenario, seed=seed, overrides=overrides) for seed in seeds]
+    if threshold is not None:
+        limit = threshold * (1 + EARLY_MARGIN)
+        ends: dict[int, np.ndarray] = {}
+        names = models[0].counties.names
+        for year in models[0].spec.years[:-1]:  # a run that reaches its last year is observed whole
+            ends[year] = np.mean([m.run_through(year).ledger.persons_end(year) for m in models], axis=0)
+            if register_bound(ends, names, targets) > limit:
+                return np.full((len(seeds), len(targets)), np.nan)
+    return np.array([observe(m.run().register_tables(), targets) for m in models])
 
 
 def run_candidates(scenario: LoadedScenario, seeds: Sequence[int], candidates: Sequence[dict],
                    targets: Sequence[Target], workers: int | None = None, dask: str | None = None,
-                   done: Callable[[int, np.ndarray], None] | None = None) -> list[np.ndarray]:
+                   done: Callable[[int, np.ndarray], None] | None = None,
+                   threshold: float | None = None) -> list[np.ndarray]:
     """Evaluate candidates (overrides) through the executor; results in candidate order.
-    ``done(i, values)`` is called as each finishes (for saving and progress)."""
+    ``done(i, values)`` is called as each finishes (for saving and progress); ``threshold``
+    lets ``evaluate`` stop candidates that cannot meet it."""
     results: list[np.ndarray | None] = [None] * len(candidates)
     w = local_workers(workers, len(candidates)) if candidates else 1
     if dask is None and w <= 1:
         for i, c in enumerate(candidates):
-            results[i] = evaluate(scenario, seeds, c, targets)
+            results[i] = evaluate(scenario, seeds, c, targets, threshold)
             if done:
                 done(i, results[i])
         return results
     from concurrent.futures import as_completed
 
     with executor_for(w, dask) as pool:
-        futures = {pool.submit(evaluate, scenario, list(seeds), c, list(targets)): i for i, c in enumerate(candidates)}
+        futures = {pool.submit(evaluate, scenario, list(seeds), c, list(targets), threshold): i for i, c in enumerate(candidates)}
         for fut in as_completed(futures):
             i = futures[fut]
             results[i] = fut.result()
@@ -250,7 +269,10 @@ def _step(settings: Settings, gen: int, step: int, free: Sequence[FreeParameter]
     """Every particle's proposed move in this step of the generation, reflected at the prior's
     bounds (a reflected Gaussian step is still symmetric, so the acceptance rule stays valid; a step
     cut off at the bounds instead was wasted for most particles in 20 dimensions)."""
-    noise = _rng(settings, gen, step).multivariate_normal(np.zeros(len(free)), cov, size=len(particles))
+    # The covariance is a sample covariance plus a non-negative diagonal, so positive semi-definite;
+    # numpy's check (an absolute tolerance) misfires on parameters of large scale, and only warns.
+    noise = _rng(settings, gen, step).multivariate_normal(np.zeros(len(free)), cov, size=len(particles),
+                                                          check_valid="ignore")
     lo, hi = _bounds(free)
     return _reflect(particles + noise, lo, hi)
 
@@ -338,10 +360,11 @@ def calibrate(scenario: LoadedScenario, targets: Sequence[Target], out: Path, *,
     seeds = replicate_seeds(np.random.SeedSequence(seed, spawn_key=(10_000,)).generate_state(1)[0], replicates)
     count = {"done": 0, "total": candidates + (generations - 1) * steps * particles}
 
-    def run(gen: int, step: int, proposals: np.ndarray) -> np.ndarray:
-        """The mean target values of each proposal (all inside the prior: steps are reflected)."""
+    def run(gen: int, step: int, proposals: np.ndarray, threshold: float | None = None) -> np.ndarray:
+        """The mean target values of each proposal (all inside the prior: steps are reflected);
+        NaN for a proposal stopped early as beyond ``threshold``."""
         values = _evaluate(scenario, seeds, targets, store, gen, step, [_overrides(free, x) for x in proposals],
-                           workers, dask, count, progress)
+                           workers, dask, count, progress, threshold)
         return values.mean(axis=1)
 
     lo, hi = _bounds(free)
@@ -361,9 +384,9 @@ def calibrate(scenario: LoadedScenario, targets: Sequence[Target], out: Path, *,
         moved = simulated = 0
         for step in range(1, steps + 1):
             proposals = _step(settings, gen, step, free, params, cov)
-            new_mean = run(gen, step, proposals)
+            new_mean = run(gen, step, proposals, eps)
             new_dist = np.array([distance(m, targets) for m in new_mean])
-            accept = new_dist <= eps
+            accept = new_dist <= eps  # NaN (stopped early) is not
             params[accept], dist[accept], mean[accept] = proposals[accept], new_dist[accept], new_mean[accept]
             moved += int(accept.sum())
             simulated += len(proposals)
@@ -374,7 +397,7 @@ def calibrate(scenario: LoadedScenario, targets: Sequence[Target], out: Path, *,
 
 def _evaluate(scenario: LoadedScenario, seeds: Sequence[int], targets: Sequence[Target], store: _Store, gen: int,
               step: int, candidates: Sequence[dict], workers: int | None, dask: str | None, count: dict,
-              progress: Callable[[int, int], None] | None) -> np.ndarray:
+              progress: Callable[[int, int], None] | None, threshold: float | None) -> np.ndarray:
     """Values (candidates × replicates × targets) of one step's candidates: chunks saved by an
     earlier, interrupted run are read back; the rest run through the executor, and each chunk is
     saved as soon as it is whole."""
@@ -404,7 +427,8 @@ def _evaluate(scenario: LoadedScenario, seeds: Sequence[int], targets: Sequence[
         if progress:
             progress(count["done"], count["total"])
 
-    run_candidates(scenario, seeds, [candidates[i] for i in idx], targets, workers, dask, done=done)
+    run_candidates(scenario, seeds, [candidates[i] for i in idx], targets, workers, dask, done=done,
+                   threshold=threshold)
     return values
 
 

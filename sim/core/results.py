@@ -149,8 +149,9 @@ class RegisterLedger:
         self._county_rows[year] = (counties_left.astype(np.int64), counties.listed.astype(np.int64))
 
     # ---- tables -----------------------------------------------------------------------------
-    def yearly(self, spending: SpendingLedger) -> pd.DataFrame:
-        """One row per year and county, plus the total (county ``ALL``), at full scale."""
+    def yearly(self, spending: SpendingLedger | None) -> pd.DataFrame:
+        """One row per year and county, plus the total (county ``ALL``), at full scale; without
+        ``spending``, without the columns that need it (budget, spent, cost per exit)."""
         df = pd.DataFrame(self.rows)
         villages = []
         for year, (left, listed) in self._village_rows.items():
@@ -160,9 +161,10 @@ class RegisterLedger:
                                  "poor_villages_end": listed[i], "counties_exited": c_left[i],
                                  "poor_counties_end": c_listed[i]})
         df = df.merge(pd.DataFrame(villages), on=["year", "county"], how="left")
-        spend = spending.by_county()
-        per = spend.groupby(["year", "county"], as_index=False)[["budget", "spent"]].sum()
-        df = df.merge(per, on=["year", "county"], how="left")
+        if spending is not None:
+            spend = spending.by_county()
+            per = spend.groupby(["year", "county"], as_index=False)[["budget", "spent"]].sum()
+            df = df.merge(per, on=["year", "county"], how="left")
         # Households, persons and population are sampled; villages are not; spending is scaled.
         sampled = [c for c in df.columns if c not in ("year", "county", "budget", "spent", "villages_exited",
                                                       "poor_villages_end", "counties_exited", "poor_counties_end")]
@@ -174,11 +176,16 @@ class RegisterLedger:
             df["return_rate"] = np.where(df.exited_households_start > 0,
                                          df.returns_households / df.exited_households_start, np.nan)
             df["incidence"] = df.poor_persons_end / df.rural_population
-            df["cost_per_exit_household"] = np.where(df.exits_households > 0,
-                                                     df.spent / df.exits_households, np.nan)
+            if spending is not None:
+                df["cost_per_exit_household"] = np.where(df.exits_households > 0,
+                                                         df.spent / df.exits_households, np.nan)
             df["exits_near_line_share"] = np.where(df.exits_households > 0,
                                                    df.exits_near_line_households / df.exits_households, np.nan)
         return df.sort_values(["year", "county"], key=_total_last).reset_index(drop=True)
+
+    def persons_end(self, year: int) -> np.ndarray:
+        """Registered persons per county after ``year``'s assessment, at full scale."""
+        return np.array([r["poor_persons_end"] for r in self.rows if r["year"] == year], dtype=np.float64) / self.scale
 
     def pathways_table(self) -> pd.DataFrame:
         """Exits by pathway: households and persons per year, county and pathway (with ALL)."""

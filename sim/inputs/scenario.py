@@ -75,6 +75,10 @@ class Meta(_Strict):
     poverty_line: Literal["national", "provincial"] = "national"
     targeting: Literal["precision", "untargeted"] = "precision"
     region: Literal["eastern", "western"] = "eastern"
+    exit_deadline: int | None = Field(default=None, ge=2000, le=2100, description="the year by which the "
+                                      "plan has every registered household out: from that year's assessment "
+                                      "on, a household exits at the line itself (the exit standard), without "
+                                      "the stability margin asked while there is time")
     include: list[str] = Field(default_factory=list, description="parameter files whose [parameters] this "
                                "scenario's own parameters are laid over (e.g. calibrated values)")
     parameter_sets: str | None = Field(default=None, description="a Parquet file of parameter sets (e.g. a "
@@ -907,7 +911,7 @@ def scale_budgets(budgets: Mapping[str, Any], factor: float | Mapping[str, float
 # ---- the dotted key space of overrides ------------------------------------------------------------
 
 SCENARIO_OVERRIDABLE = ("title", "description", "start_year", "end_year", "seed", "population_scale",
-                        "poverty_line", "targeting", "region")
+                        "poverty_line", "targeting", "region", "exit_deadline")
 
 
 def override_keys(params: ParameterSet) -> list[str]:

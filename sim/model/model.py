@@ -16,6 +16,7 @@ from typing import Any, Mapping
 
 import mesa
 import numpy as np
+import pandas as pd
 
 from ..core.budget import BudgetYear, Offer, county_shares
 from ..core.clock import Clock
@@ -122,7 +123,8 @@ class TuopinModel(mesa.Model):
         spec, params = self.spec, self.params
         register = params.group("register")
         u_assist = self._assistance_draw
-        spans: dict[int, Regime] = {spec.scenario.start_year: TargetedRegister(register, self.clock, u_assist)}
+        spans: dict[int, Regime] = {spec.scenario.start_year: TargetedRegister(register, self.clock, u_assist,
+                                                                                spec.scenario.exit_deadline)}
         first = int(register["transition_from"])
         if first <= spec.scenario.end_year:
             spans[max(first, spec.scenario.start_year)] = TransitionRegister(register, params.group("transition"),
@@ -179,6 +181,12 @@ class TuopinModel(mesa.Model):
             self.step()
         return self
 
+    def run_through(self, year: int) -> "TuopinModel":
+        """Run to the end of ``year`` (its December assessment included), or to the run's end."""
+        while not self.clock.done and self.clock.year <= year:
+            self.step()
+        return self
+
     # ---- what the stages share ----------------------------------------------------------------
     def draw(self, stream: str) -> np.ndarray:
         """This month's uniform for every household from ``stream`` (common random numbers)."""
@@ -212,6 +220,13 @@ class TuopinModel(mesa.Model):
             spending=self.budget.ledger.table(), incomes=self.ledger.incomes_table(),
             returns=self.ledger.returns_table(), start=self.ledger.start_table(),
             series=self.datacollector.get_model_vars_dataframe())
+
+    def register_tables(self) -> dict[str, pd.DataFrame]:
+        """The register's tables only (``yearly`` without its spending columns, ``pathways``,
+        ``incomes``, ``start``): what calibration targets are observed on, without the cost of
+        the spending tables. Their values are those of ``results``."""
+        return {"yearly": self.ledger.yearly(None), "pathways": self.ledger.pathways_table(),
+                "incomes": self.ledger.incomes_table(), "start": self.ledger.start_table()}
 
 
 Model = TuopinModel

@@ -4,7 +4,9 @@
   children in school: 两不愁三保障) and its income is stably above the line (the 2016 exit
   opinion): per-person net income at or above the line × (1 + ``exit_margin``) — or at or above
   the line when the safety net guarantees it there (兜底) — for ``exit_years_above`` consecutive
-  assessments. Verification errs: of the registered households at or above the line but short of
+  assessments. From the plan's deadline on (the scenario's ``exit_deadline``: the year by which
+  the plan has everyone out, e.g. 2018 in Sanming, 001 §一(一)) there is no time left for that
+  stability: a household exits at the line itself, the exit opinion's standard. Verification errs: of the registered households at or above the line but short of
   that standard, a share ``false_exit_rate`` is exited anyway (错退).
 - An exited household returns (返贫) when its net income per person falls below the line and the
   year's review finds it: re-registration goes through application and village review as entry
@@ -32,10 +34,18 @@ class TargetedRegister(Regime):
     name = "targeted"
     label = "register of poor households, 2014–2020 (建档立卡)"
 
-    def __init__(self, r, clock=None, u_assist=None):
+    def __init__(self, r, clock=None, u_assist=None, deadline: int | None = None):
         super().__init__(r)
         self.clock = clock
         self.u_assist = u_assist  # (year) -> one uniform per household: is a short household found
+        self.deadline = deadline  # the plan's year to have everyone out (None: no deadline)
+
+    def exit_standard(self) -> tuple[float, int]:
+        """This year's (margin above the line, assessments above it) for an exit: the stability
+        asked while there is time, the line itself from the plan's deadline on."""
+        if self.deadline is not None and self.clock is not None and self.clock.year >= self.deadline:
+            return 0.0, 1
+        return self.r["exit_margin"], self.r["exit_years_above"]
 
     def served(self, hh: Households) -> np.ndarray:
         return hh.status == Status.POOR
@@ -56,10 +66,11 @@ class TargetedRegister(Regime):
     def decide(self, hh: Households, net_pc: np.ndarray, line: float, u_entry: np.ndarray,
                u_verify: np.ndarray, guaranteed: np.ndarray) -> Decisions:
         # Masks are built in place, one at a time: at province scale this is a peak of memory.
+        margin, years_above = self.exit_standard()
         below = net_pc < line
-        stable = net_pc >= line * (1 + self.r["exit_margin"])
+        stable = net_pc >= line * (1 + margin)
         stable |= guaranteed & ~below
-        stable &= hh.years_above >= self.r["exit_years_above"] - 1  # this year above makes one more
+        stable &= hh.years_above >= years_above - 1  # this year above makes one more
         stable &= ~below
         false = ~below & ~stable
         false &= u_verify < self.r["false_exit_rate"]
