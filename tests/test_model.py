@@ -95,6 +95,8 @@ def test_a_run_taken_a_year_at_a_time_is_the_same_run(small):
     """``run_through(year)`` stops after that year's December and ``run`` goes on from there;
     the register's tables alone are those of ``results``, without the spending columns."""
     whole = TuopinModel(small, seed=21).run()
+    fresh = TuopinModel(small, seed=21).ledger.pathways_table()  # before any assessment: no rows
+    assert len(fresh) == 0 and list(fresh.columns) == list(whole.results.pathways.columns)
     parts = TuopinModel(small, seed=21).run_through(2016)
     assert parts.month == 24 and sorted(parts.results.yearly.year.unique()) == [2015, 2016]
     y2016 = whole.results.yearly.query("year == 2016").set_index("county").poor_persons_end

@@ -41,6 +41,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from concurrent.futures import Executor, as_completed
+from contextlib import ExitStack, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -122,21 +124,22 @@ def evaluate(scenario: LoadedScenario, seeds: Sequence[int], overrides: dict, ta
 def run_candidates(scenario: LoadedScenario, seeds: Sequence[int], candidates: Sequence[dict],
                    targets: Sequence[Target], workers: int | None = None, dask: str | None = None,
                    done: Callable[[int, np.ndarray], None] | None = None,
-                   threshold: float | None = None) -> list[np.ndarray]:
+                   threshold: float | None = None, pool: Executor | None = None) -> list[np.ndarray]:
     """Evaluate candidates (overrides) through the executor; results in candidate order.
     ``done(i, values)`` is called as each finishes (for saving and progress); ``threshold``
-    lets ``evaluate`` stop candidates that cannot meet it."""
+    lets ``evaluate`` stop candidates that cannot meet it. ``pool``: an executor already
+    running (a calibration keeps one for all its generations), else one is started here."""
     results: list[np.ndarray | None] = [None] * len(candidates)
     w = local_workers(workers, len(candidates)) if candidates else 1
-    if dask is None and w <= 1:
+    if pool is None and dask is None and w <= 1:
         for i, c in enumerate(candidates):
             results[i] = evaluate(scenario, seeds, c, targets, threshold)
             if done:
                 done(i, results[i])
         return results
-    from concurrent.futures import as_completed
-
-    with executor_for(w, dask) as pool:
+    with ExitStack() as stack:
+        if pool is None:
+            pool = stack.enter_context(executor_for(w, dask))
         futures = {pool.submit(evaluate, scenario, list(seeds), c, list(targets), threshold): i for i, c in enumerate(candidates)}
         for fut in as_completed(futures):
             i = futures[fut]
@@ -359,14 +362,26 @@ def calibrate(scenario: LoadedScenario, targets: Sequence[Target], out: Path, *,
     steps = max(1, candidates // particles)
     seeds = replicate_seeds(np.random.SeedSequence(seed, spawn_key=(10_000,)).generate_state(1)[0], replicates)
     count = {"done": 0, "total": candidates + (generations - 1) * steps * particles}
+    # One pool of workers for the whole calibration (starting one costs a second or two, and a
+    # calibration has two or three steps a generation); processes start at the first task.
+    w = local_workers(workers, candidates)
+    with executor_for(w, dask) if (dask or w > 1) else nullcontext() as pool:
 
-    def run(gen: int, step: int, proposals: np.ndarray, threshold: float | None = None) -> np.ndarray:
-        """The mean target values of each proposal (all inside the prior: steps are reflected);
-        NaN for a proposal stopped early as beyond ``threshold``."""
-        values = _evaluate(scenario, seeds, targets, store, gen, step, [_overrides(free, x) for x in proposals],
-                           workers, dask, count, progress, threshold)
-        return values.mean(axis=1)
+        def run(gen: int, step: int, proposals: np.ndarray, threshold: float | None = None) -> np.ndarray:
+            """The mean target values of each proposal (all inside the prior: steps are reflected);
+            NaN for a proposal stopped early as beyond ``threshold``."""
+            values = _evaluate(scenario, seeds, targets, store, gen, step, [_overrides(free, x) for x in proposals],
+                               pool, count, progress, threshold)
+            return values.mean(axis=1)
 
+        _generations(cal, settings, free, targets, steps, run)
+    return cal
+
+
+def _generations(cal: Calibration, settings: Settings, free: Sequence[FreeParameter], targets: Sequence[Target],
+                 steps: int, run: Callable[..., np.ndarray]) -> None:
+    """Generation 0 from the prior, then each later generation's moves, into ``cal``."""
+    particles, generations = settings.particles, settings.generations
     lo, hi = _bounds(free)
     prior = _prior_draws(settings, free)
     mean = run(0, 0, prior)
@@ -392,11 +407,10 @@ def calibrate(scenario: LoadedScenario, targets: Sequence[Target], out: Path, *,
             simulated += len(proposals)
         previous = Generation(gen, params, dist, mean, eps, simulated, moved)
         cal.generations.append(previous)
-    return cal
 
 
 def _evaluate(scenario: LoadedScenario, seeds: Sequence[int], targets: Sequence[Target], store: _Store, gen: int,
-              step: int, candidates: Sequence[dict], workers: int | None, dask: str | None, count: dict,
+              step: int, candidates: Sequence[dict], pool: Executor | None, count: dict,
               progress: Callable[[int, int], None] | None, threshold: float | None) -> np.ndarray:
     """Values (candidates × replicates × targets) of one step's candidates: chunks saved by an
     earlier, interrupted run are read back; the rest run through the executor, and each chunk is
@@ -427,8 +441,8 @@ def _evaluate(scenario: LoadedScenario, seeds: Sequence[int], targets: Sequence[
         if progress:
             progress(count["done"], count["total"])
 
-    run_candidates(scenario, seeds, [candidates[i] for i in idx], targets, workers, dask, done=done,
-                   threshold=threshold)
+    run_candidates(scenario, seeds, [candidates[i] for i in idx], targets, workers=1, done=done,
+                   threshold=threshold, pool=pool)
     return values
 
 

@@ -21,17 +21,28 @@ COUNT_FLOOR = 1.0      # a count of 0 taken as this for its log
 
 
 class _Run:
-    """A run's tables indexed for quick look-ups."""
+    """A run's tables indexed for quick look-ups (plain dictionaries: a calibration observes every
+    candidate, and pandas' label look-ups cost more than the rest of the observation)."""
 
     def __init__(self, tables: Mapping[str, pd.DataFrame]):
-        self.yearly = tables["yearly"].set_index(["county", "year"])
+        y = tables["yearly"]
+        self._yearly = y
+        self._row = {key: i for i, key in enumerate(zip(y["county"].tolist(), y["year"].tolist()))}
+        self.years = sorted(set(y["year"].tolist()))
+        self._columns: dict[str, list] = {}
         p = tables["pathways"]
-        self.pathways = p.set_index(["county", "year", "pathway"]).exits_persons
-        self.incomes = tables["incomes"].set_index(["group", "year"]) if len(tables["incomes"]) else None
+        self.pathways = dict(zip(zip(p["county"].tolist(), p["year"].tolist(), p["pathway"].tolist()),
+                                 p["exits_persons"].tolist()))
+        inc = tables["incomes"]
+        self.income_mean = ({(g, yr): m for g, yr, m in zip(inc["group"].tolist(), inc["year"].tolist(),
+                                                           inc["mean"].tolist())} if len(inc) else None)
         self.start = tables["start"].set_index("category") if len(tables["start"]) else None
 
     def yearly_value(self, column: str, place: str, year: int) -> float:
-        return float(self.yearly.at[(place, year), column])
+        values = self._columns.get(column)
+        if values is None:
+            values = self._columns[column] = self._yearly[column].tolist()
+        return float(values[self._row[(place, year)]])
 
     def yearly_sum(self, column: str, place: str, years: range) -> float:
         return float(sum(self.yearly_value(column, place, y) for y in years))
@@ -48,7 +59,7 @@ def _value(run: _Run, t: Target) -> float:
         if place.startswith("category:"):
             return float(run.start.at[place.split(":", 1)[1], column])
         return float(run.start[column].sum()) if place == TOTAL else run.yearly_value(
-            "poor_" + q.split("_")[1] + "_start", place, min(run.yearly.index.get_level_values("year")))
+            "poor_" + q.split("_")[1] + "_start", place, run.years[0])
     if q == "registered_persons_end":
         return run.yearly_value("poor_persons_end", place, last)
     if q == "registered_households_end":
@@ -77,7 +88,7 @@ def _value(run: _Run, t: Target) -> float:
         a, b = (max(run.yearly_value("entries_persons", place, y), COUNT_FLOOR) for y in (first, last))
         return math.log10(b / a)
     if q == "filed_income_growth":
-        return float(run.incomes.at[("filed", last), "mean"] / run.incomes.at[("filed", first), "mean"])
+        return float(run.income_mean[("filed", last)] / run.income_mean[("filed", first)])
     if q in ("poor_villages_end", "poor_counties_end"):
         return run.yearly_value(q, place, last)
     raise KeyError(q)  # every quantity of sim.inputs.targets.QUANTITIES is handled above

@@ -189,19 +189,24 @@ class RegisterLedger:
 
     def pathways_table(self) -> pd.DataFrame:
         """Exits by pathway: households and persons per year, county and pathway (with ALL)."""
-        rows = []
-        for year, hh_counts, persons, near in self.pathway_rows:
-            for i, county in enumerate(self.counties):
-                for j, name in enumerate(self.pathways):
-                    rows.append({"year": year, "county": county, "pathway": name,
-                                 "exits_households": hh_counts[i, j] / self.scale,
-                                 "exits_persons": persons[i, j] / self.scale,
-                                 "exits_near_line_households": near[i, j] / self.scale})
-        df = pd.DataFrame(rows)
+        if not self.pathway_rows:
+            return pd.DataFrame(columns=["year", "county", "pathway", "exits_households", "exits_persons",
+                                         "exits_near_line_households"])
+        n_c, n_p = len(self.counties), len(self.pathways)
+        cells = n_c * n_p
+        years = [row[0] for row in self.pathway_rows]
+        # Year by year, county by county, pathway by pathway: the rows in the order they are recorded.
+        df = pd.DataFrame({
+            "year": np.repeat(np.array(years, dtype=np.int64), cells),
+            "county": np.tile(np.repeat(np.array(self.counties, dtype=object), n_p), len(years)).tolist(),
+            "pathway": self.pathways * (n_c * len(years)),
+            "exits_households": np.concatenate([row[1].ravel() for row in self.pathway_rows]) / self.scale,
+            "exits_persons": np.concatenate([row[2].ravel() for row in self.pathway_rows]) / self.scale,
+            "exits_near_line_households": np.concatenate([row[3].ravel() for row in self.pathway_rows]) / self.scale,
+        })
         total = df.groupby(["year", "pathway"], as_index=False, sort=False).sum(numeric_only=True)
         total["county"] = TOTAL
         return pd.concat([df, total[df.columns]], ignore_index=True)
-
 
     def record_start(self, hh: Households) -> None:
         """The register at the start, by category (households and persons)."""
