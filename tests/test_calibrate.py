@@ -171,6 +171,7 @@ def test_a_candidate_stops_early_only_when_it_cannot_be_accepted(synthetic):
     assert np.isfinite(whole).all()
     d = distance(whole.mean(axis=0), targets)
     np.testing.assert_array_equal(evaluate(small, seeds, off, targets, threshold=d * 1.001), whole)
+    np.testing.assert_array_equal(evaluate(small, seeds, off, targets, threshold=d), whole)  # at the threshold: kept
     assert np.isnan(evaluate(small, seeds, off, targets, threshold=d / 1e3)).all()
     # The stop comes part way: the register of the first year alone puts it beyond.
     first = small.spec.years[0]

@@ -159,6 +159,7 @@ print("CHECK " + _json.dumps({
     "replicates": REPLICATES,
     "demo_generations": len(demo.generations),
     "demo_posterior_rows": len(demo_posterior),
+    "demo_distinct_particles": int(len(_np.unique(demo.generations[-1].params, axis=0))),
     "demo_weights_sum": float(demo_posterior.weight.sum()),
     "demo_inside_prior": bool(all(((demo_posterior[f.name] >= f.low) & (demo_posterior[f.name] <= f.high)).all()
                                   for f in demo.free)),
@@ -459,7 +460,8 @@ def _check_calibration(nb, got: dict) -> None:
     # The demonstration is tiny, well formed, and left the shipped calibration alone.
     generations, particles, free = got["demo_settings"]
     assert got["demo_generations"] == generations
-    assert 1 <= got["demo_posterior_rows"] <= particles  # the distinct sets among the particles
+    # The posterior holds the distinct sets among the last generation's particles.
+    assert got["demo_posterior_rows"] == got["demo_distinct_particles"] and 1 <= got["demo_posterior_rows"] <= particles
     assert got["demo_weights_sum"] == pytest.approx(1.0)
     assert got["demo_inside_prior"]
     assert got["demo_free"] == free

@@ -26,6 +26,12 @@ rounded only when a model runs it (the posterior gives the rounded values), so t
 density and particles sharing a whole value still move. The step's spread is kept above
 ``KERNEL_FLOOR`` of each range.
 
+A move is accepted only if its distance is within the threshold, and the distance is a root mean
+square of non-negative terms, so the terms known part way through a run bound it from below: a
+move's replicates run side by side a year at a time, and one whose register already puts it beyond
+the threshold (``observe.register_bound``) stops there, stored with missing values (NaN), rejected
+as it would have been at the end. Generation 0 runs whole; accepted moves are runs to the end.
+
 Everything is a pure function of the settings and the root seed: candidates are proposed in this
 process, simulations run through the project's executor (this process, local worker processes or
 a Dask cluster) and are gathered in candidate order, so the result does not depend on where or
@@ -108,16 +114,19 @@ def evaluate(scenario: LoadedScenario, seeds: Sequence[int], overrides: dict, ta
     With a ``threshold`` the replicates run side by side a year at a time, and a candidate whose
     register alone already puts it beyond the threshold (``register_bound``, a lower bound of its
     distance) stops there: its values are NaN, and it is rejected as it would have been at the end.
-    Accepted candidates and their values are those of a run to the end."""
+    Accepted candidates and their values are those of a run to the end. Without a threshold the
+    replicates run one after another (one model in memory at a time)."""
+    if threshold is None:
+        return np.array([observe(TuopinModel(scenario, seed=seed, overrides=overrides).run().register_tables(),
+                                 targets) for seed in seeds])
     models = [TuopinModel(scenario, seed=seed, overrides=overrides) for seed in seeds]
-    if threshold is not None:
-        limit = threshold * (1 + EARLY_MARGIN)
-        ends: dict[int, np.ndarray] = {}
-        names = models[0].counties.names
-        for year in models[0].spec.years[:-1]:  # a run that reaches its last year is observed whole
-            ends[year] = np.mean([m.run_through(year).ledger.persons_end(year) for m in models], axis=0)
-            if register_bound(ends, names, targets) > limit:
-                return np.full((len(seeds), len(targets)), np.nan)
+    limit = threshold * (1 + EARLY_MARGIN)
+    ends: dict[int, np.ndarray] = {}
+    names = models[0].counties.names
+    for year in models[0].spec.years[:-1]:  # a run that reaches its last year is observed whole
+        ends[year] = np.mean([m.run_through(year).ledger.persons_end(year) for m in models], axis=0)
+        if register_bound(ends, names, targets) > limit:
+            return np.full((len(seeds), len(targets)), np.nan)
     return np.array([observe(m.run().register_tables(), targets) for m in models])
 
 

@@ -78,7 +78,8 @@ class Meta(_Strict):
     exit_deadline: int | None = Field(default=None, ge=2000, le=2100, description="the year by which the "
                                       "plan has every registered household out: from that year's assessment "
                                       "on, a household exits at the line itself (the exit standard), without "
-                                      "the stability margin asked while there is time")
+                                      "the stability margin asked while there is time (the "
+                                      "2014-2020 register; the transition period keeps its own rules)")
     include: list[str] = Field(default_factory=list, description="parameter files whose [parameters] this "
                                "scenario's own parameters are laid over (e.g. calibrated values)")
     parameter_sets: str | None = Field(default=None, description="a Parquet file of parameter sets (e.g. a "
