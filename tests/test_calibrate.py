@@ -72,6 +72,15 @@ def test_every_quantity_is_observed_from_a_run(tiny):
     assert got["exits_persons"] == y.at[("ALL", 2016), "exits_persons"]
     shares = [got[f"development_share:{r}"] for r in ("industry", "employment", "relocation")]
     assert sum(shares) == pytest.approx(1.0) or sum(shares) == 0
+    # A ratio to a first year without income is infinite, not an error; tables without incomes
+    # observe every other quantity.
+    tables = dict(r.tables())
+    tables["incomes"] = tables["incomes"].assign(mean=tables["incomes"]["mean"].where(tables["incomes"].year != 2016, 0.0))
+    growth = [t for t in targets if t.quantity == "filed_income_growth"]
+    assert observe(tables, growth)[0] == np.inf
+    tables["incomes"] = pd.DataFrame()
+    others = [t for t in targets if t.quantity != "filed_income_growth"]
+    np.testing.assert_array_equal(observe(tables, others), observe(r.tables(), others))
 
 
 def test_distance_is_zero_on_target_and_counts_tolerances():

@@ -34,8 +34,9 @@ class _Run:
         self.pathways = dict(zip(zip(p["county"].tolist(), p["year"].tolist(), p["pathway"].tolist()),
                                  p["exits_persons"].tolist()))
         inc = tables["incomes"]
-        self.income_mean = ({(g, yr): m for g, yr, m in zip(inc["group"].tolist(), inc["year"].tolist(),
-                                                           inc["mean"].tolist())} if len(inc) else None)
+        self.income_mean = ({(g, yr): np.float64(m) for g, yr, m in zip(inc["group"].tolist(), inc["year"].tolist(),
+                                                                       inc["mean"].tolist())}
+                            if "mean" in inc.columns else None)
         self.start = tables["start"].set_index("category") if len(tables["start"]) else None
 
     def yearly_value(self, column: str, place: str, year: int) -> float:
@@ -88,7 +89,8 @@ def _value(run: _Run, t: Target) -> float:
         a, b = (max(run.yearly_value("entries_persons", place, y), COUNT_FLOOR) for y in (first, last))
         return math.log10(b / a)
     if q == "filed_income_growth":
-        return float(run.income_mean[("filed", last)] / run.income_mean[("filed", first)])
+        with np.errstate(divide="ignore", invalid="ignore"):  # no income in the first year: inf, as a ratio
+            return float(run.income_mean[("filed", last)] / run.income_mean[("filed", first)])
     if q in ("poor_villages_end", "poor_counties_end"):
         return run.yearly_value(q, place, last)
     raise KeyError(q)  # every quantity of sim.inputs.targets.QUANTITIES is handled above
