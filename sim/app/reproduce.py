@@ -160,14 +160,15 @@ def reproduce(path: Path, out: Path | None = None, workers: int | None = None,
     published = compare_outputs(real.parent, manifest["outputs"])
     if all(status == "missing" for status in published.values()):
         published = {}  # a manifest on its own: nothing published to check
-    records = manifest["options"] if manifest.get("command") == COMPARE else [manifest]
+    command = manifest.get("command")
+    records = manifest["options"] if command == COMPARE else [manifest]
     scenarios, param_diff, param_notes = [], [], []
     for record in records:
-        if manifest.get("command") == CALIBRATE:
+        if command == CALIBRATE:
             record = _without_parameter_sets(record)
         scenario, differences, notes = scenario_from_manifest(record, path)
         scenarios.append(scenario)
-        prefix = f"{record['name']}: " if manifest.get("command") == COMPARE else ""
+        prefix = f"{record['name']}: " if command == COMPARE else ""
         param_diff += [prefix + d for d in differences]
         param_notes += [prefix + n for n in notes]
     now = versions()
@@ -175,9 +176,9 @@ def reproduce(path: Path, out: Path | None = None, workers: int | None = None,
     version_diff = {pkg: (then.get(pkg, "?"), now.get(pkg, "?")) for pkg in RESULT_PACKAGES
                     if then.get(pkg) != now.get(pkg)}
     out = check_fresh(out, "reproduce", "out") if out is not None else fresh_folder(results_folder(path))
-    if manifest.get("command") == CALIBRATE:
+    if command == CALIBRATE:
         folder = _calibrate_again(manifest, scenarios[0], out, workers, dask, shown=path)
-    elif manifest.get("command") == COMPARE:
+    elif command == COMPARE:
         from .compare_commands import compare_to_folder
 
         _, again = compare_to_folder(scenarios, out, names=[r["name"] for r in records], seed=manifest["root_seed"],

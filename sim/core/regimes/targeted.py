@@ -6,8 +6,9 @@
   the line when the safety net guarantees it there (兜底) — for ``exit_years_above`` consecutive
   assessments. From the plan's deadline on (the scenario's ``exit_deadline``: the year by which
   the plan has everyone out, e.g. 2018 in Sanming, 001 §一(一)) there is no time left for that
-  stability: a household exits at the line itself, the exit opinion's standard. Verification errs: of the registered households at or above the line but short of
-  that standard, a share ``false_exit_rate`` is exited anyway (错退).
+  stability: a household exits at the line itself, the exit opinion's standard. Verification
+  errs: of the registered households at or above the line but short of that standard, a share
+  ``false_exit_rate`` is exited anyway (错退).
 - An exited household returns (返贫) when its net income per person falls below the line and the
   year's review finds it: re-registration goes through application and village review as entry
   does, with its own rate ``return_detection_rate`` (an exited household short in a year that is
