@@ -8,13 +8,11 @@ the plan has 0); every county within 10 %; development exits by pathway within 1
 points of the plan's split (001 §二(一)); the national return pattern (the return rate falls,
 2019's at most half of 2016's, its log10 change within the target's tolerance).
 
-The split and the return pattern are met and asserted as asked, and so is the city's register in
-2015, 2016 and 2018–2020. Two things are not met, and docs/calibration.md ("What is still off") says
-why; these tests hold what the shipped calibration reaches, so that a change that makes it worse
-fails, and name the issue's bound beside it: the city at the end of 2017 within 7 % of the plan's
-figure (the issue: 5 %; the model's 2017 is a little fast), and 45 of the 48 county figures within
-10 % and all within 20 % (the issue: all within 10 %; the misses are in 2017, the smallest
-county's by 4 persons too few of 35).
+The split, the return pattern and the city's register in every year are met and asserted as
+asked. One thing is not met, and docs/calibration.md ("What is still off") says why: 47 of the 48
+county figures are within 10 % (the issue: all 48); the miss is Mingxi's at the end of 2017, 10.4 %
+below the plan. The test holds what the shipped calibration reaches, so that a change that makes
+it worse fails, and names the issue's bound beside it: at least 47 within 10 %, all within 20 %.
 
 The figures are the ensemble means (the quantity the calibration fits). The tolerances are the
 targets file's own, so that the test and the fit report judge alike.
@@ -67,8 +65,7 @@ def test_city_register_each_year(fit):
     assert (city[city.target > 0].tolerance == (0.05 * city[city.target > 0].target).round()).all()
     assert (city[city.target == 0].tolerance == round(0.02 * REGISTER)).all()
     relative = (city.error / city.target.where(city.target > 0)).dropna()
-    assert (relative[[2015, 2016]].abs() <= 0.05).all(), relative.round(3).to_dict()  # as asked
-    assert abs(relative[2017]) <= 0.07, relative.round(3).to_dict()                   # asked: 5 %
+    assert (relative.abs() <= 0.05).all(), relative.round(3).to_dict()                # as asked
     share = city.simulated / REGISTER
     assert (share[[2018, 2019, 2020]] <= 0.02).all(), share.round(4).to_dict()        # as asked
 
@@ -78,7 +75,7 @@ def test_every_county_each_year(fit):
     counties = table[(table.quantity == "registered_persons_end") & (table.place != TOTAL)]
     assert counties.place.nunique() == 12 and len(counties) == 48  # 2015–2018
     within = counties.error.abs() <= counties.tolerance                        # 10 %, as asked
-    assert within.sum() >= 45, "counties off the plan:\n" + _misses(counties)  # asked: all 48
+    assert within.sum() >= 47, "counties off the plan:\n" + _misses(counties)  # asked: all 48
     assert (counties.error.abs() <= 2 * counties.tolerance).all(), "counties off by more than 20 %:\n" + _misses(counties)
 
 

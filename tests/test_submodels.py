@@ -111,6 +111,26 @@ def test_housing_is_repaired_at_each_group_s_rate():
     assert (hh.housing_safe == (u < np.array([0.3, 0.8, 0.1, 0.0], np.float32)[group])).all()
 
 
+def test_from_the_deadline_registered_houses_are_made_safe_at_the_deadline_rate():
+    """The plan's deadline: houses of households still registered are made safe at the deadline's
+    rate, in relocation areas too; households off the register keep their own rates."""
+    n = 4000
+    group = np.arange(n) % 4   # as above
+    I = {"growth_rate": 0.0, "transfer_growth_rate": 0.0, "education_cost_per_pupil": 0,
+         "education_cost_multiplier_education_cause": 1.0, "housing_repair_rate": 0.3,
+         "housing_repair_rate_registered": 0.2, "housing_repair_rate_relocation_area": 0.0,
+         "housing_repair_rate_deadline": 0.9, "permanent_shock_sigma": 0.0, "convergence_rate": 0.0}
+    u = np.random.default_rng(4).random(n).astype(np.float32)
+    shares = {}
+    for reached in (False, True):
+        hh = households(n, status=np.where((group == 1) | (group == 2), Status.POOR, Status.NEVER),
+                        relocation_area=group >= 2, housing_safe=False, size=1)
+        income.new_year(hh, I, u, np.zeros(n, np.float32), 1000.0, deadline_reached=reached)
+        shares[reached] = [hh.housing_safe[group == g].mean() for g in range(4)]
+    assert shares[False] == pytest.approx([0.3, 0.2, 0.0, 0.0], abs=0.04)
+    assert shares[True] == pytest.approx([0.3, 0.9, 0.9, 0.0], abs=0.04)
+
+
 def test_a_permanent_shock_is_carried_forward_and_the_poor_catch_up():
     hh = households(3, farm=[100.0, 100.0, 2000.0], size=1, growth=0.0)
     I = {"growth_rate": 0.0, "transfer_growth_rate": 0.0, "education_cost_per_pupil": 0,

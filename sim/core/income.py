@@ -35,9 +35,11 @@ def catch_up(hh: Households, rate: float, reference: float) -> np.ndarray:
 
 
 def new_year(hh: Households, income: Mapping[str, float], u_repair: np.ndarray, z_permanent: np.ndarray,
-             reference: float) -> None:
+             reference: float, deadline_reached: bool = False) -> None:
     """January: grow base incomes from last year, reset the year's accumulators, set the year's
     education cost, and repair some unsafe housing (``u_repair``: one uniform per household).
+    From the plan's deadline on (``deadline_reached``) registered households' houses are made safe
+    at ``housing_repair_rate_deadline``, in relocation areas too.
 
     Earnings (own production and wages) follow a permanent component: each year they grow at the
     household's own rate (``growth``) times a permanent shock exp(σ z − σ²/2) (``z_permanent``:
@@ -68,9 +70,12 @@ def new_year(hh: Households, income: Mapping[str, float], u_repair: np.ndarray, 
     # Dangerous-housing renovation (危房改造) runs outside the programme budgets; registered
     # households come first (their housing is a condition of exit). In relocation areas moving is
     # the remedy; registered households who stay are rebuilt in place, more slowly.
-    # The rate by (registered, in a relocation area), looked up in a table of the four.
-    rates = np.array([income["housing_repair_rate"], income["housing_repair_rate_registered"], 0,
-                      income["housing_repair_rate_relocation_area"]], dtype=np.float32)
+    # The rate by (registered, in a relocation area), looked up in a table of the four. By the plan's
+    # deadline every registered household is to be out, so the guarantees its exit needs are
+    # delivered to those still registered: their houses first of all.
+    registered = ((income["housing_repair_rate_deadline"],) * 2 if deadline_reached else
+                  (income["housing_repair_rate_registered"], income["housing_repair_rate_relocation_area"]))
+    rates = np.array([income["housing_repair_rate"], registered[0], 0, registered[1]], dtype=np.float32)
     code = (hh.status == Status.POOR).view(np.uint8)
     code |= np.left_shift(hh.relocation_area.view(np.uint8), 1)
     hh.housing_safe |= u_repair < rates.take(code)

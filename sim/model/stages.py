@@ -55,9 +55,11 @@ def fund(model: "TuopinModel") -> None:
 
 def new_year(model: "TuopinModel") -> None:
     year = model.clock.year
+    deadline = model.spec.scenario.exit_deadline
     income.new_year(model.hh, model.income, model.draw("housing_repair"),
                     model.streams.normal("income_permanent", year, model.hh.n),
-                    model.params.value("income.reference_income", year - 1))
+                    model.params.value("income.reference_income", year - 1),
+                    deadline_reached=deadline is not None and year >= deadline)
 
 
 def yearly_shocks(model: "TuopinModel") -> None:
