@@ -36,7 +36,7 @@ def calibrate(
     particles: Annotated[int, typer.Option(min=2, help="Particles: parameter sets kept in each generation (the posterior holds their distinct sets).")] = 60,
     candidates: Annotated[int, typer.Option(min=2, help="Candidates run per generation: the prior draws of the first, and candidates // particles moves of every particle in each later one.")] = 120,
     generations: Annotated[int, typer.Option(min=1, help="Generations of ABC-SMC (each lowers the threshold to the particles' median distance).")] = 10,
-    replicates: Annotated[int, typer.Option(min=1, help="Replicates per candidate (common random numbers within a generation).")] = 4,
+    replicates: Annotated[int, typer.Option(min=1, help="Replicates per candidate: the same seeds for every candidate (common random numbers).")] = 4,
     seed: Annotated[int, typer.Option(min=0, max=2**63 - 1, help="Root seed of the calibration.")] = 5,
     workers: Annotated[Optional[int], typer.Option(min=1, help="Worker processes (default: one per core). Results do not depend on it.")] = None,
     dask: Annotated[Optional[str], typer.Option(help=f"Dask scheduler address, or 'local' (default: ${DASK_ENV}, else the config file, else local).")] = None,
