@@ -36,6 +36,10 @@ class Clock:
     def is_december(self) -> bool:
         return self.month % MONTHS == MONTHS - 1
 
+    def reached(self, year: int | None) -> bool:
+        """Whether ``year`` (a plan's deadline; None: no deadline) has come."""
+        return year is not None and self.year >= year
+
     @property
     def done(self) -> bool:
         return self.month >= self.n_months

@@ -55,11 +55,10 @@ def fund(model: "TuopinModel") -> None:
 
 def new_year(model: "TuopinModel") -> None:
     year = model.clock.year
-    deadline = model.spec.scenario.exit_deadline
     income.new_year(model.hh, model.income, model.draw("housing_repair"),
                     model.streams.normal("income_permanent", year, model.hh.n),
                     model.params.value("income.reference_income", year - 1),
-                    deadline_reached=deadline is not None and year >= deadline)
+                    deadline_reached=model.clock.reached(model.spec.scenario.exit_deadline))
 
 
 def yearly_shocks(model: "TuopinModel") -> None:

@@ -44,7 +44,7 @@ class TargetedRegister(Regime):
     def exit_standard(self) -> tuple[float, int]:
         """This year's (margin above the line, assessments above it) for an exit: the stability
         asked while there is time, the line itself from the plan's deadline on."""
-        if self.deadline is not None and self.clock is not None and self.clock.year >= self.deadline:
+        if self.clock is not None and self.clock.reached(self.deadline):
             return 0.0, 1
         return self.r["exit_margin"], self.r["exit_years_above"]
 
