@@ -172,6 +172,8 @@ def bench(
     months: Annotated[int, typer.Option(min=1, help="Months simulated per run.")] = 60,
     quick: Annotated[bool, typer.Option(help="Skip the 10 M-household province run and estimate 100 replicates from the warm rate.")] = False,
     replicates: Annotated[int, typer.Option(min=1, help="Replicates per worker count for the ensemble rates.")] = 10,
+    repeats: Annotated[int, typer.Option(min=1, help="Runs per population size (each in a fresh process); "
+                                         "the median speed is reported, with the slowest and the fastest.")] = 3,
     parts: Annotated[str, typer.Option(help="Comma-separated parts to run: engine, replicates, province, "
                                        "calibration, compare, optimize, dashboard (default: all).")] = "",
 ) -> None:
@@ -187,7 +189,7 @@ def bench(
         typer.echo(f"bench: --parts {unknown[0]!r}: not a part (parts: {', '.join(PARTS)})", err=True)
         raise typer.Exit(2)
     figures = run_all([int(s) for s in sizes.split(",") if s.strip()], months, quick=quick, replicates=replicates,
-                      parts=chosen)
+                      parts=chosen, repeats=repeats)
     typer.echo(json.dumps(figures, indent=2) if as_json else format_all(figures))
 
 

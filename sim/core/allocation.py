@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .kernels import queue_order
+
 
 @dataclass
 class Queue:
@@ -32,16 +34,7 @@ class Queue:
         idx = np.concatenate([continuing, candidates])
         tier = np.concatenate([np.zeros(len(continuing), np.int8), 1 + candidate_tier.astype(np.int8)])
         n_tiers = int(tier.max()) + 1 if len(tier) else 1
-        # The key in place, in int16 where it fits (radix sort for int16), else int32: the same keys.
-        key = county[idx].astype(np.int16 if n_counties * n_tiers < 2**15 else np.int32)
-        # County j's part starts after the entries of counties before it: counted here, before the
-        # sort, instead of searched for in the sorted queue (the same bounds).
-        bounds = np.zeros(n_counties + 1, dtype=np.intp)
-        np.cumsum(np.bincount(key, minlength=n_counties), out=bounds[1:])
-        key *= n_tiers
-        key += tier
-        order = np.argsort(key, kind="stable")
-        del key
+        order, bounds = queue_order(county, np.ascontiguousarray(idx, dtype=np.intp), tier, n_counties, n_tiers)
         # Reorder one array at a time: a month's peak memory is set here at province scale.
         idx = idx[order]
         tier = tier[order]

@@ -33,6 +33,7 @@ import pandas as pd
 from ..inputs.scenario import Scenario
 from .allocation import Allocation, Funding, Queue, assemble, fund_prefix
 from .coverage import Coverage, fund_to_target
+from .kernels import count_where
 from .state import Counties, Households, Villages
 
 if TYPE_CHECKING:
@@ -126,7 +127,7 @@ class BudgetYear:
     # ---- January ----------------------------------------------------------------------------
     def served_per_county(self, hh: Households, regime: "Regime") -> np.ndarray:
         """Households the register serves, per county: the base of every programme's capacity."""
-        return np.bincount(hh.county[np.flatnonzero(regime.served(hh))], minlength=self.counties.n)
+        return count_where(regime.served(hh), hh.county, self.counties.n)
 
     def offer(self, prog: "Programme", hh: Households, served: np.ndarray, year: int) -> Offer:
         """One programme's lists, drawn up from the register as December left it. Support of

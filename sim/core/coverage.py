@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .allocation import Funding
+from .kernels import count_where
 from .state import Households
 
 if TYPE_CHECKING:
@@ -72,8 +73,8 @@ class Coverage:
         reached = np.zeros(hh.n, dtype=bool)
         if one_off(prog):
             reached = served & (hh.enrolled_month[prog.index] >= 0) & ~continuing & ~candidates
-        reached_n = np.bincount(hh.county[np.flatnonzero(reached)], minlength=n_counties)
-        base = np.bincount(hh.county[np.flatnonzero(in_queue)], minlength=n_counties) + reached_n
+        reached_n = count_where(reached, hh.county, n_counties)
+        base = count_where(in_queue, hh.county, n_counties) + reached_n
         if target is None:
             need = np.zeros(n_counties, dtype=np.int64)
         else:

@@ -12,9 +12,8 @@ from typing import Mapping
 
 import numpy as np
 
+from . import kernels
 from .state import MONTHS, Cause, Households, Status
-
-BLOCK = 1 << 15  # households per block of the monthly accrual (its float32 buffer: 128 KiB)
 
 
 def catch_up(hh: Households, rate: float, reference: float) -> np.ndarray:
@@ -82,30 +81,9 @@ def new_year(hh: Households, income: Mapping[str, float], u_repair: np.ndarray, 
 
 
 def accrue_month(hh: Households) -> None:
-    """One twelfth of the year's earnings, transfers and asset income; an ill member earns nothing."""
-    # The same sums in the same order as year_farm + year_wage × employed, × the sick member's
-    # share, then + transfer, + asset, / 12, made in one small buffer a block of households at a
-    # time: the buffer stays in the processor's cache, so each column is read from memory once.
-    n = hh.n
-    sick = np.flatnonzero(hh.sick_months != 0)  # a boolean's nonzero is several times faster than a uint8's
-    if sick.size:
-        able = np.maximum(hh.labour[sick], 1).astype(np.float32)
-        keep = np.where(hh.labour[sick] > 0, (able - 1) / able, np.float32(1))
-        ends = np.searchsorted(sick, np.arange(BLOCK, n + BLOCK, BLOCK))  # sick households before each block's end
-    buf = np.empty(min(BLOCK, n), dtype=np.float32)
-    first_sick = 0
-    for k, a in enumerate(range(0, n, BLOCK)):
-        b = min(a + BLOCK, n)
-        earned = buf[:b - a]
-        np.multiply(hh.year_wage[a:b], hh.employed[a:b], out=earned)
-        np.add(hh.year_farm[a:b], earned, out=earned)
-        if sick.size:
-            if ends[k] > first_sick:
-                earned[sick[first_sick:ends[k]] - a] *= keep[first_sick:ends[k]]
-            first_sick = ends[k]
-        earned += hh.transfer[a:b]
-        earned += hh.asset[a:b]
-        earned /= np.float32(MONTHS)
-        hh.income_year[a:b] += earned
-    if sick.size:
-        hh.sick_months[sick] -= 1
+    """One twelfth of the year's earnings, transfers and asset income; an ill member earns nothing.
+
+    Per household: ((year_farm + year_wage × employed) × (labour − 1) / labour while a member is
+    sick, + transfer + asset) / 12, in float32, in that order; the sick months count down."""
+    kernels.accrue_month(hh.year_farm, hh.year_wage, hh.employed, hh.labour, hh.transfer, hh.asset,
+                         hh.income_year, hh.sick_months)

@@ -16,6 +16,7 @@ from typing import Mapping
 import numpy as np
 from scipy.special import ndtri
 
+from . import kernels
 from .costs import MedicalBill
 from .state import Cause, Counties, Households, Villages
 
@@ -37,7 +38,7 @@ def _earnings_factor(hh: Households, idx: np.ndarray, factor: np.float32) -> Non
 def illness(hh: Households, shocks: Mapping[str, float], u: np.ndarray) -> MedicalBill:
     """Serious illness (大病): the month's bills (gross cost and the share the household would pay
     with its insurance alone), months of lost work, and for the costliest a chronic condition."""
-    ill = np.flatnonzero(u < hh.illness_rate)
+    ill = kernels.below(u, hh.illness_rate)
     if not ill.size:
         return MedicalBill.none()
     q = np.clip(u[ill] / hh.illness_rate[ill], 1e-6, 1 - 1e-6)
@@ -56,8 +57,9 @@ def illness(hh: Households, shocks: Mapping[str, float], u: np.ndarray) -> Medic
 def disability(hh: Households, shocks: Mapping[str, float], u: np.ndarray) -> None:
     """One able member stops working for good; earnings fall in proportion, this year's too.
     A chronic condition ends (recovery) when the same uniform falls at the other end."""
-    hit = np.flatnonzero(u < shocks["disability_rate"])
-    hit = hit[hh.labour[hit] > 0]
+    # The rates as float32, as numpy compares a float32 uniform with a Python float.
+    hit, recover = kernels.disability_draws(u, np.float32(shocks["disability_rate"]), hh.labour,
+                                            np.float32(1 - shocks["chronic_recovery_rate"]), hh.chronic)
     if hit.size:
         keep = ((hh.labour[hit] - 1) / hh.labour[hit]).astype(np.float32)
         hh.farm[hit] *= keep
@@ -65,9 +67,6 @@ def disability(hh: Households, shocks: Mapping[str, float], u: np.ndarray) -> No
         hh.labour[hit] -= 1
         hh.year_farm[hit] *= keep
         hh.year_wage[hit] *= keep
-    recover = u >= 1 - shocks["chronic_recovery_rate"]
-    recover &= hh.chronic  # before the indices are taken: fewer of them (the same, in the same order)
-    recover = np.flatnonzero(recover)
     if recover.size:
         hh.chronic[recover] = False
         _earnings_factor(hh, recover, np.float32(1 / (1 - shocks["chronic_earnings_loss"])))
@@ -76,15 +75,8 @@ def disability(hh: Households, shocks: Mapping[str, float], u: np.ndarray) -> No
 
 def jobs(hh: Households, shocks: Mapping[str, float], u: np.ndarray) -> None:
     """A held job may be lost; a lost one may be found again (one uniform: the sets are disjoint)."""
-    employed = hh.employed
-    lose = u < shocks["job_loss_rate"]
-    lose &= employed
-    find = u < shocks["rehire_rate"]
-    find &= hh.had_job
-    find &= hh.labour > 0
-    find &= ~employed
-    employed ^= lose   # lose is within employed: those lose the job
-    employed |= find   # find is outside it
+    kernels.jobs(u, np.float32(shocks["job_loss_rate"]), np.float32(shocks["rehire_rate"]), hh.employed,
+                 hh.had_job, hh.labour)
 
 
 def yearly(hh: Households, villages: Villages, counties: Counties, shocks: Mapping[str, float],

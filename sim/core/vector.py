@@ -4,42 +4,54 @@ from __future__ import annotations
 
 import numpy as np
 
-DENSE_SHARE = 0.25  # above this share of the households, ``add_to`` adds a dense vector
-
-
-def add_to(n: int, idx: np.ndarray, values: np.ndarray, *targets: np.ndarray) -> None:
-    """``target[idx] += values`` for each target of length ``n`` (``idx`` ascending and unique).
-    Where ``idx`` covers much of the population one dense addition (of zero elsewhere, which leaves
-    every other value as it was) is faster than a gather and a scatter; the sums are the same."""
-    if len(idx) > DENSE_SHARE * n:
-        dense = np.zeros(n, dtype=np.result_type(targets[0].dtype, values.dtype))
-        dense[idx] = values
-        for target in targets:
-            np.add(target, dense, out=target)
-    else:
-        for target in targets:
-            target[idx] += values
-
+from .kernels import scatter_add, scatter_add_pair
 
 KEEP_DENSE_SHARE = 0.15  # above this share of the households, a ``Flow`` keeps its dense vector
 
 
 class Flow:
-    """``values`` added to households ``idx`` (ascending, unique) of arrays of length ``n``, month
-    after month while it stays the same. Where ``idx`` covers much of the population the flow keeps
-    a dense vector (``values`` at ``idx``, zero elsewhere) and adds it whole: one pass per target
-    instead of a gather and a scatter, with the same sums (x + 0 is x)."""
+    """``values`` (float32) added to households ``idx`` (ascending, unique) of float32 arrays of
+    length ``n``, month after month while it stays the same. Where ``idx`` covers much of the
+    population the flow keeps a dense vector (``values`` at ``idx``, zero elsewhere) and adds it
+    whole, one streaming pass per target, with the same sums (x + 0 is x); elsewhere a compiled
+    loop adds each value where it belongs."""
 
     def __init__(self, n: int, idx: np.ndarray, values: np.ndarray):
-        self.n, self.idx, self.values = n, idx, values
+        self.n, self.idx, self.values = n, np.ascontiguousarray(idx, dtype=np.intp), values
         self._dense: np.ndarray | None = None
 
     def add_to(self, *targets: np.ndarray) -> None:
         if len(self.idx) <= KEEP_DENSE_SHARE * self.n:
-            add_to(self.n, self.idx, self.values, *targets)
+            if len(targets) == 2:
+                scatter_add_pair(self.idx, self.values, *targets)
+            else:
+                for target in targets:
+                    scatter_add(self.idx, self.values, target)
             return
         if self._dense is None:
-            self._dense = np.zeros(self.n, dtype=np.result_type(targets[0].dtype, self.values.dtype))
+            self._dense = np.zeros(self.n, dtype=np.float32)
             self._dense[self.idx] = self.values
         for target in targets:
             np.add(target, self._dense, out=target)
+
+
+def sorted_quantiles(s: np.ndarray, qs) -> np.ndarray:
+    """``np.quantile(s, qs)`` (the linear method) of a sorted, non-empty, NaN-free array ``s``,
+    computed as numpy computes it (float64), without the partition numpy makes first: numpy
+    partitions even a sorted array around each order statistic, which costs more than the sort."""
+    q = np.asarray(qs, dtype=np.float64)
+    n = len(s)
+    virtual = (n - 1) * q
+    previous = np.floor(virtual)
+    following = previous + 1
+    last = virtual >= n - 1  # numpy takes the last value for these: both neighbours at −1
+    previous[last] = -1
+    following[last] = -1
+    previous, following = previous.astype(np.intp), following.astype(np.intp)
+    gamma = virtual - previous
+    a, b = s[previous], s[following]
+    diff = b - a
+    # numpy's interpolation: from the lower neighbour below the midpoint, from the upper at or above.
+    out = np.add(a, diff * gamma)
+    np.subtract(b, diff * (1 - gamma), out=out, where=gamma >= 0.5, casting="unsafe", dtype=np.float64)
+    return out

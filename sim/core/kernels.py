@@ -1,0 +1,152 @@
+"""Compiled loops: the few per-household passes of a month that numpy cannot make in one pass.
+
+Each kernel does, household by household, exactly the float32 operations of the numpy expression
+it replaces, in the same order, so results are identical to the last bit (``tests/test_kernels.py``
+checks each against its numpy expression). They are compiled by Numba when this module is imported
+(the explicit signatures make the compilation eager), and the machine code is cached next to the
+module, so a later process loads it instead of compiling again. Numba is used without fast-math:
+no operation is reordered or fused (no multiply-add), so the results do not depend on the
+processor's instruction set.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit("void(intp[::1], float32[::1], float32[:])", cache=True, nogil=True)
+def scatter_add(idx, values, target):  # pragma: no cover (compiled)
+    """``target[idx] += values`` (``idx`` unique): a gather, an addition and a scatter in one pass."""
+    for k in range(idx.size):
+        target[idx[k]] += values[k]
+
+
+@njit("void(intp[::1], float32[::1], float32[:], float32[:])", cache=True, nogil=True)
+def scatter_add_pair(idx, values, a, b):  # pragma: no cover (compiled)
+    """``a[idx] += values`` and ``b[idx] += values`` (``idx`` unique) in one pass over ``idx``."""
+    for k in range(idx.size):
+        i = idx[k]
+        v = values[k]
+        a[i] += v
+        b[i] += v
+
+
+@njit("void(float32[::1], float32[::1], boolean[::1], uint8[::1], float32[::1], float32[::1], "
+      "float32[::1], uint8[::1])", cache=True, nogil=True)
+def accrue_month(year_farm, year_wage, employed, labour, transfer, asset, income_year,
+                 sick_months):  # pragma: no cover (compiled)
+    """One month of income for every household, as numpy would compute it element by element:
+    ((year_farm + year_wage × employed) × the sick member's share + transfer + asset) / 12, added
+    to ``income_year``; a sick household's months of lost work count down by one."""
+    twelve = np.float32(12.0)
+    one = np.float32(1.0)
+    for i in range(income_year.size):
+        earned = year_wage[i] * np.float32(employed[i])
+        earned = year_farm[i] + earned
+        if sick_months[i] != 0:
+            if labour[i] > 0:
+                able = np.float32(labour[i])
+                earned = earned * ((able - one) / able)
+            sick_months[i] -= np.uint8(1)
+        earned = earned + transfer[i]
+        earned = earned + asset[i]
+        earned = earned / twelve
+        income_year[i] += earned
+
+
+@njit("intp[::1](float32[::1], float32[::1])", cache=True, nogil=True)
+def below(u, rate):  # pragma: no cover (compiled)
+    """``np.flatnonzero(u < rate)``: the households whose uniform falls below their own rate."""
+    out = np.empty(u.size, dtype=np.intp)
+    k = 0
+    for i in range(u.size):
+        if u[i] < rate[i]:
+            out[k] = i
+            k += 1
+    return out[:k].copy()
+
+
+@njit("Tuple((intp[::1], intp[::1]))(float32[::1], float32, uint8[::1], float32, boolean[::1])",
+      cache=True, nogil=True)
+def disability_draws(u, rate, labour, recover_above, chronic):  # pragma: no cover (compiled)
+    """The month's disability and recovery from one uniform: ``np.flatnonzero((u < rate) &
+    (labour > 0))`` and ``np.flatnonzero((u >= recover_above) & chronic)``."""
+    hit = np.empty(u.size, dtype=np.intp)
+    recover = np.empty(u.size, dtype=np.intp)
+    h = r = 0
+    for i in range(u.size):
+        if u[i] < rate and labour[i] > 0:
+            hit[h] = i
+            h += 1
+        if u[i] >= recover_above and chronic[i]:
+            recover[r] = i
+            r += 1
+    return hit[:h].copy(), recover[:r].copy()
+
+
+@njit("void(float32[::1], float32, float32, boolean[::1], boolean[::1], uint8[::1])", cache=True, nogil=True)
+def jobs(u, loss_rate, rehire_rate, employed, had_job, labour):  # pragma: no cover (compiled)
+    """A held job is lost below ``loss_rate``; a household that had a job and has labour finds
+    one again below ``rehire_rate`` (the sets are disjoint: one uniform serves both)."""
+    for i in range(u.size):
+        if employed[i]:
+            if u[i] < loss_rate:
+                employed[i] = False
+        elif u[i] < rehire_rate and had_job[i] and labour[i] > 0:
+            employed[i] = True
+
+
+@njit("int64[::1](boolean[::1], int16[::1], int64)", cache=True, nogil=True)
+def count_where(mask, group, n_groups):  # pragma: no cover (compiled)
+    """``np.bincount(group[np.flatnonzero(mask)], minlength=n_groups)`` for groups in [0, n_groups)."""
+    counts = np.zeros(n_groups, dtype=np.int64)
+    for i in range(mask.size):
+        if mask[i]:
+            g = group[i]
+            if g < 0 or g >= n_groups:
+                raise IndexError("group out of range")
+            counts[g] += 1
+    return counts
+
+
+@njit("Tuple((int64[::1], float64[::1]))(boolean[::1], int16[::1], uint8[::1], int64)", cache=True, nogil=True)
+def count_and_sum_where(mask, group, weight, n_groups):  # pragma: no cover (compiled)
+    """``count_where`` and, per group, the sum of ``weight`` over the same households in household
+    order (as ``np.bincount(..., weights=weight[idx])`` sums them, in float64)."""
+    counts = np.zeros(n_groups, dtype=np.int64)
+    sums = np.zeros(n_groups, dtype=np.float64)
+    for i in range(mask.size):
+        if mask[i]:
+            g = group[i]
+            if g < 0 or g >= n_groups:
+                raise IndexError("group out of range")
+            counts[g] += 1
+            sums[g] += np.float64(weight[i])
+    return counts, sums
+
+
+@njit(["Tuple((intp[::1], intp[::1]))(int16[::1], intp[::1], int8[::1], int64, int64)",
+       "Tuple((intp[::1], intp[::1]))(int64[::1], intp[::1], int8[::1], int64, int64)"], cache=True, nogil=True)
+def queue_order(county, idx, tier, n_counties, n_tiers):  # pragma: no cover (compiled)
+    """The positions of units ``idx`` sorted by (county, tier), ties in their order in ``idx``
+    (``np.argsort(county[idx] × n_tiers + tier, kind="stable")``, by counting), and where each
+    county's part begins (``bounds[j]``; ``bounds[n_counties]`` is the length)."""
+    n_keys = n_counties * n_tiers
+    start = np.zeros(n_keys + 1, dtype=np.intp)
+    for k in range(idx.size):
+        c = county[idx[k]]
+        if c < 0 or c >= n_counties or tier[k] < 0 or tier[k] >= n_tiers:
+            raise IndexError("county or tier out of range")
+        start[c * n_tiers + tier[k] + 1] += 1
+    for key in range(n_keys):
+        start[key + 1] += start[key]
+    bounds = np.empty(n_counties + 1, dtype=np.intp)
+    for j in range(n_counties + 1):
+        bounds[j] = start[j * n_tiers]
+    order = np.empty(idx.size, dtype=np.intp)
+    for k in range(idx.size):
+        key = county[idx[k]] * n_tiers + tier[k]
+        order[start[key]] = k
+        start[key] += 1
+    return order, bounds

@@ -1,0 +1,150 @@
+"""sim/core/kernels.py: each compiled loop gives, bit for bit, what its numpy expression gives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sim.core import kernels
+
+N = st.integers(0, 300)
+SEEDS = st.integers(0, 2**32 - 1)
+# Thresholds as the parameter files hold them (Python floats), some between two float32 values.
+RATES = st.floats(0, 1, allow_nan=False) | st.sampled_from([0.1, 1 / 3, 0.0008, 1 - 0.02])
+
+
+def _uniform(rng: np.random.Generator, n: int) -> np.ndarray:
+    u = rng.random(n, dtype=np.float32)
+    u[rng.random(n) < 0.1] = np.float32(0.1)  # ties with a threshold
+    return u
+
+
+@given(seed=SEEDS, n=N)
+def test_scatter_add_is_numpys_indexed_addition(seed, n):
+    rng = np.random.default_rng(seed)
+    idx = np.flatnonzero(rng.random(n) < rng.random())
+    values = (rng.standard_normal(len(idx)) * 1e4).astype(np.float32)
+    a, b = (rng.standard_normal(n) * 1e5).astype(np.float32), (rng.standard_normal(n) * 1e3).astype(np.float32)
+    want_a, want_b = a.copy(), b.copy()
+    want_a[idx] += values
+    want_b[idx] += values
+    one = a.copy()
+    kernels.scatter_add(idx, values, one)
+    kernels.scatter_add_pair(idx, values, a, b)
+    assert np.array_equal(one, want_a) and np.array_equal(a, want_a) and np.array_equal(b, want_b)
+
+
+@given(seed=SEEDS, n=N)
+def test_scatter_add_reaches_a_row_of_a_table(seed, n):
+    rng = np.random.default_rng(seed)
+    table = rng.random((3, n), dtype=np.float32)
+    idx = np.flatnonzero(rng.random(n) < 0.5)
+    values = rng.random(len(idx), dtype=np.float32)
+    want = table.copy()
+    want[1][idx] += values
+    kernels.scatter_add(idx, values, table[1])
+    assert np.array_equal(table, want)
+
+
+def _accrue_numpy(year_farm, year_wage, employed, labour, transfer, asset, income_year, sick_months):
+    """The monthly accrual as numpy expressions over whole columns."""
+    earned = year_wage * employed
+    earned = year_farm + earned
+    sick = np.flatnonzero(sick_months != 0)
+    able = np.maximum(labour[sick], 1).astype(np.float32)
+    earned[sick] *= np.where(labour[sick] > 0, (able - 1) / able, np.float32(1))
+    earned += transfer
+    earned += asset
+    earned /= np.float32(12)
+    income_year += earned
+    sick_months[sick] -= 1
+
+
+@given(seed=SEEDS, n=N, scale=st.sampled_from([1.0, 1e4, 1e7]))
+def test_accrue_month_is_the_numpy_accrual(seed, n, scale):
+    rng = np.random.default_rng(seed)
+    cols = dict(
+        year_farm=(rng.standard_normal(n) * scale).astype(np.float32),
+        year_wage=(rng.random(n) * scale).astype(np.float32),
+        employed=rng.random(n) < 0.6,
+        labour=rng.integers(0, 4, n).astype(np.uint8),
+        transfer=(rng.random(n) * scale).astype(np.float32),
+        asset=(rng.random(n) * scale / 10).astype(np.float32),
+        income_year=(rng.random(n) * scale).astype(np.float32),
+        sick_months=(rng.integers(0, 4, n) * (rng.random(n) < 0.3)).astype(np.uint8),
+    )
+    want = {k: v.copy() for k, v in cols.items()}
+    _accrue_numpy(**want)
+    kernels.accrue_month(**cols)
+    for name in ("income_year", "sick_months"):
+        assert np.array_equal(cols[name], want[name]), name
+
+
+@given(seed=SEEDS, n=N)
+def test_below_is_flatnonzero_of_a_comparison(seed, n):
+    rng = np.random.default_rng(seed)
+    u = _uniform(rng, n)
+    rate = np.where(rng.random(n) < 0.2, np.float32(0.1), rng.random(n, dtype=np.float32) * 0.3).astype(np.float32)
+    got = kernels.below(u, rate)
+    assert got.dtype == np.intp and np.array_equal(got, np.flatnonzero(u < rate))
+
+
+@given(seed=SEEDS, n=N, rate=RATES, recovery=RATES)
+def test_disability_draws_compare_as_numpy_compares_a_float32_with_a_python_float(seed, n, rate, recovery):
+    rng = np.random.default_rng(seed)
+    u = _uniform(rng, n)
+    labour = rng.integers(0, 3, n).astype(np.uint8)
+    chronic = rng.random(n) < 0.5
+    hit, recover = kernels.disability_draws(u, np.float32(rate), labour, np.float32(1 - recovery), chronic)
+    assert np.array_equal(hit, np.flatnonzero((u < rate) & (labour > 0)))
+    assert np.array_equal(recover, np.flatnonzero((u >= 1 - recovery) & chronic))
+
+
+@given(seed=SEEDS, n=N, loss=RATES, rehire=RATES)
+def test_jobs_is_the_numpy_loss_and_rehire(seed, n, loss, rehire):
+    rng = np.random.default_rng(seed)
+    u = _uniform(rng, n)
+    employed, had_job = rng.random(n) < 0.5, rng.random(n) < 0.7
+    labour = rng.integers(0, 3, n).astype(np.uint8)
+    want = employed.copy()
+    lose = (u < loss) & want
+    find = (u < rehire) & had_job & (labour > 0) & ~want
+    want ^= lose
+    want |= find
+    kernels.jobs(u, np.float32(loss), np.float32(rehire), employed, had_job, labour)
+    assert np.array_equal(employed, want)
+
+
+@given(seed=SEEDS, n=N, groups=st.integers(1, 14))
+def test_counts_by_county_are_numpys_bincounts(seed, n, groups):
+    rng = np.random.default_rng(seed)
+    mask = rng.random(n) < rng.random()
+    county = rng.integers(0, groups, n).astype(np.int16)
+    size = rng.integers(1, 12, n).astype(np.uint8)
+    idx = np.flatnonzero(mask)
+    counts = np.bincount(county[idx], minlength=groups)
+    assert np.array_equal(kernels.count_where(mask, county, groups), counts)
+    got_counts, got_sums = kernels.count_and_sum_where(mask, county, size, groups)
+    assert np.array_equal(got_counts, counts)
+    assert np.array_equal(got_sums, np.bincount(county[idx], weights=size[idx], minlength=groups))
+
+
+def test_a_county_outside_the_range_is_an_error_not_a_stray_write():
+    with pytest.raises(IndexError):
+        kernels.count_where(np.ones(3, dtype=bool), np.array([0, 5, 1], dtype=np.int16), 3)
+
+
+@given(seed=SEEDS, n=N, counties=st.integers(1, 14), tiers=st.integers(1, 4))
+def test_queue_order_is_the_stable_argsort_by_county_and_tier(seed, n, counties, tiers):
+    rng = np.random.default_rng(seed)
+    county16 = rng.integers(0, counties, 2 * n + 1).astype(np.int16)
+    idx = rng.permutation(2 * n + 1)[:n].astype(np.intp)  # units in no particular order
+    tier = rng.integers(0, tiers, n).astype(np.int8)
+    key = county16[idx].astype(np.int64) * tiers + tier
+    want_order = np.argsort(key, kind="stable")
+    want_bounds = np.concatenate([[0], np.cumsum(np.bincount(county16[idx], minlength=counties))])
+    for county in (county16, county16.astype(np.int64)):
+        order, bounds = kernels.queue_order(county, idx, tier, counties, tiers)
+        assert np.array_equal(order, want_order) and np.array_equal(bounds, want_bounds)
