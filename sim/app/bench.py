@@ -3,8 +3,9 @@
 Three parts, each returning a dict that ``--json`` prints as it is:
 
 - ``run_bench(sizes, months, repeats)``: household-months per second and bytes per household at
-  several population sizes, the median of ``repeats`` runs (with the slowest and the fastest). The population is the Sanming scenario scaled up (every county's register and
-  budget × the same factor).
+  several population sizes, the median of ``repeats`` runs (with the slowest and the fastest).
+  The population is the Sanming scenario scaled up (every county's register and budget × the
+  same factor).
 - ``bench_replicates()``: Sanming replicates per minute with 1 and with 2 local worker processes
   (``run_ensemble(workers=...)``), and the wall time of 100 replicates on 2 processes.
 - ``bench_province()``: the Yunnan scenarios at full size (≈ 1.3 M registered households, and the

@@ -23,6 +23,8 @@ _MULTIPLIER = (2549297995355413924 << 64) + 4865540595714422341  # PCG's default
 _MOD = 1 << 128
 _LANES = 4
 _WORD = (1 << 64) - 1
+_MULTIPLIER_LANES = pow(_MULTIPLIER, _LANES, _MOD)           # M⁴: four steps at once
+_INCREMENT_SUM = sum(pow(_MULTIPLIER, k, _MOD) for k in range(_LANES)) % _MOD  # 1 + M + M² + M³
 
 _LOW32 = np.uint64(0xFFFFFFFF)
 _32 = np.uint64(32)
@@ -105,8 +107,7 @@ def uniforms(bit_generator: np.random.PCG64, n: int) -> np.ndarray:
     if state["bit_generator"] != "PCG64" or state["has_uint32"]:
         raise ValueError("uniforms() takes a fresh PCG64 bit generator")
     s, inc = state["state"]["state"], state["state"]["inc"]
-    m4 = pow(_MULTIPLIER, _LANES, _MOD)
-    c4 = inc * sum(_MULTIPLIER ** k for k in range(_LANES)) % _MOD
     out = np.empty(n, dtype=np.float32)
-    _fill(np.array(_halves(s, _MULTIPLIER, inc, m4, c4), dtype=np.uint64), out)
+    constants = _halves(s, _MULTIPLIER, inc, _MULTIPLIER_LANES, inc * _INCREMENT_SUM % _MOD)
+    _fill(np.array(constants, dtype=np.uint64), out)
     return out

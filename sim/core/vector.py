@@ -1,4 +1,5 @@
-"""Vector helpers the monthly stages share: the same arithmetic as plain numpy indexing, faster."""
+"""Vector helpers the stages share: a programme's monthly flow and the quantiles of the yearly
+record, each the same arithmetic as the plain numpy it replaces, faster."""
 
 from __future__ import annotations
 
