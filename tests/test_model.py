@@ -317,7 +317,7 @@ def test_education_spending_is_what_households_receive(sanming):
         model.step()
     edu = next(p for p in model.programmes if p.name == "education")
     received = float(model.hh.contribution[edu.index].sum())
-    spent = sum(r["spent"] for r in model.budget.ledger.rows if r["programme"] == "education")
+    spent = sum(float(r.spent.sum()) for r in model.budget.ledger.records if r.programme == "education")
     assert spent > 0
     assert received == pytest.approx(spent, rel=1e-4)
 

@@ -34,6 +34,7 @@ from ..inputs.scenario import Scenario
 from .allocation import Allocation, Funding, Queue, assemble, fund_prefix
 from .coverage import Coverage, fund_to_target
 from .kernels import count_where
+from .vector import exact_sums
 from .state import Counties, Households, Villages
 
 if TYPE_CHECKING:
@@ -220,7 +221,7 @@ class SpendingLedger:
     def __init__(self, counties: list[str], scale: float):
         self.counties = list(counties)
         self.scale = scale
-        self.rows: list[dict] = []
+        self.records: list[SpendingRecord] = []
 
     def record(self, year: int, programme: str, budget: np.ndarray, spent: np.ndarray, new: np.ndarray,
                participants: np.ndarray, village_projects: np.ndarray, coverage: Coverage | None = None,
@@ -230,55 +231,114 @@ class SpendingLedger:
         base = coverage.base if coverage is not None else unknown
         covered = covered if covered is not None else unknown
         shortfall = coverage.shortfall(covered) if coverage is not None else unknown
-        for i, county in enumerate(self.counties):
-            self.rows.append({
-                "year": year, "county": county, "programme": programme, "budget": budget[i],
-                "spent": spent[i], "new_enrolments": new[i], "participants": participants[i],
-                "new_village_projects": village_projects[i],
-                "coverage_target": target, "coverage_base_households": base[i],
-                "covered_households": covered[i], "coverage_shortfall_households": shortfall[i],
-            })
+        self.records.append(SpendingRecord(
+            year, programme, np.array(budget, dtype=np.float64), np.array(spent, dtype=np.float64),
+            np.array(new), np.array(participants), np.array(village_projects), float(target),
+            np.array(base), np.array(covered), np.array(shortfall)))
 
     def add(self, year: int, programme: str, extra: np.ndarray) -> None:
         """Payments made after January (a settlement) for ``programme``, per county. Under a
         coverage target they are part of what the target took, and so of its budget."""
-        for row in self.rows:
-            if row["year"] == year and row["programme"] == programme:
-                row["spent"] += extra[self.counties.index(row["county"])]
-                if not np.isnan(row["coverage_target"]):
-                    row["budget"] += extra[self.counties.index(row["county"])]
+        for rec in self.records:
+            if rec.year == year and rec.programme == programme:
+                rec.spent += extra
+                if not np.isnan(rec.target):
+                    rec.budget += extra
 
     def spent_in(self, year: int) -> dict[str, float]:
-        """Yuan spent per programme in ``year``, at full size."""
+        """Yuan spent per programme in ``year``, at full size (summed county by county)."""
         out: dict[str, float] = {}
-        for row in self.rows:
-            if row["year"] == year:
-                out[row["programme"]] = out.get(row["programme"], 0.0) + row["spent"] / self.scale
+        for rec in self.records:
+            if rec.year == year:
+                total = out.get(rec.programme, 0.0)
+                for value in rec.spent.tolist():
+                    total += value / self.scale
+                out[rec.programme] = total
         return out
+
+    def per_county(self, years: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """Budget and spending over all programmes, (years, counties) at full scale: the exact
+        sums of the programmes' (each at full scale); NaN in a year with no record."""
+        out = np.full((2, len(years), len(self.counties)), np.nan)
+        for k, year in enumerate(years):
+            mine = [rec for rec in self.records if rec.year == year]
+            if mine:
+                for j, key in enumerate(("budget", "spent")):
+                    terms = np.array([getattr(rec, key) for rec in mine]) / self.scale  # (records, counties)
+                    out[j, k] = exact_sums(terms.T)
+        return out[0], out[1]
 
     def by_county(self) -> pd.DataFrame:
         """Budget, spending, enrolments and coverage per year, county and programme, at full scale."""
-        df = pd.DataFrame(self.rows)
-        for col in ("budget", "spent", "new_enrolments", "participants", "coverage_base_households",
-                    "covered_households", "coverage_shortfall_households"):
-            df[col] = df[col] / self.scale
+        recs, n_c = self.records, len(self.counties)
+
+        def column(key: str, scaled: bool = False) -> np.ndarray:
+            values = np.concatenate([getattr(rec, key) for rec in recs]) if recs else np.zeros(0)
+            return values / self.scale if scaled else values
+
+        df = pd.DataFrame({
+            "year": np.repeat(np.array([rec.year for rec in recs], dtype=np.int64), n_c),
+            "county": self.counties * len(recs),
+            "programme": [rec.programme for rec in recs for _ in range(n_c)],
+            "budget": column("budget", True), "spent": column("spent", True),
+            "new_enrolments": column("new", True), "participants": column("participants", True),
+            "new_village_projects": column("village_projects"),
+            "coverage_target": np.repeat(np.array([rec.target for rec in recs], dtype=np.float64), n_c),
+            "coverage_base_households": column("base", True), "covered_households": column("covered", True),
+            "coverage_shortfall_households": column("shortfall", True),
+        })
         df["unspent"] = df.budget - df.spent
         df["implied_cost"] = np.where(df.coverage_target.notna(), df.spent, np.nan)
         _coverage_reached(df)
         return df[list(SPENDING_COLUMNS + COVERAGE_COLUMNS)]
 
     def table(self) -> pd.DataFrame:
-        """``by_county`` with the totals over counties (county ``ALL``): sums, the target, and the
-        share the area reached."""
+        """``by_county`` with the totals over counties (county ``ALL``), one row per year and
+        programme in the order they were recorded: exact sums, the target, and the share the area
+        reached."""
         df = self.by_county()
-        g = df.groupby(["year", "programme"], as_index=False, sort=False)
-        total = g.sum(numeric_only=True)
-        total["county"] = TOTAL
-        total["coverage_target"] = g.coverage_target.first().coverage_target  # one target for every county
-        for col in ("coverage_shortfall_households", "implied_cost"):  # empty where every county's is
-            total[col] = g[col].sum(min_count=1)[col]
+        n_c = len(self.counties)
+        keys = list(dict.fromkeys((rec.year, rec.programme) for rec in self.records))
+        rows = {key: [] for key in keys}  # each (year, programme): its rows in by_county
+        for k, rec in enumerate(self.records):
+            rows[(rec.year, rec.programme)].extend(range(k * n_c, (k + 1) * n_c))
+        total = {"year": np.array([y for y, _ in keys], dtype=np.int64), "county": [TOTAL] * len(keys),
+                 "programme": [p for _, p in keys]}
+        for col in df.columns[3:]:
+            values = df[col].to_numpy()
+            parts = [values[rows[key]] for key in keys]
+            if col == "coverage_target":  # one target for every county
+                total[col] = np.array([p[0] if len(p) else np.nan for p in parts], dtype=np.float64)
+                continue
+            width = max((len(p) for p in parts), default=0)
+            padded = np.full((len(keys), width), np.nan) if values.dtype.kind == "f" else np.zeros((len(keys), width), values.dtype)
+            for k, p in enumerate(parts):
+                padded[k, :len(p)] = p
+            sums = exact_sums(padded)
+            if col in ("coverage_shortfall_households", "implied_cost"):  # empty where every county's is
+                sums = np.where(np.isnan(padded).all(axis=1), np.nan, sums)
+            total[col] = sums
+        total = pd.DataFrame(total)
         _coverage_reached(total)
         return pd.concat([df, total[df.columns]], ignore_index=True)
+
+
+@dataclass
+class SpendingRecord:
+    """One programme's January record for every county (sample scale), in county order; a
+    December settlement adds to its spending."""
+
+    year: int
+    programme: str
+    budget: np.ndarray        # yuan
+    spent: np.ndarray         # yuan
+    new: np.ndarray           # new enrolments
+    participants: np.ndarray
+    village_projects: np.ndarray
+    target: float             # coverage target; NaN where a budget governs
+    base: np.ndarray          # coverage base (households); NaN without one
+    covered: np.ndarray
+    shortfall: np.ndarray
 
 
 def _coverage_reached(df: pd.DataFrame) -> None:

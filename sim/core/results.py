@@ -20,7 +20,7 @@ from .budget import TOTAL, SpendingLedger
 from .regimes import Decisions
 from .state import Counties, Households, Status, Villages
 from .kernels import count_and_sum_where, count_where
-from .vector import sorted_quantiles
+from .vector import exact_sums, sorted_quantiles
 
 NEAR_LINE = 0.1            # an exit "near the line": per-person income less than 10 % above it
 QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
@@ -37,7 +37,8 @@ class RegisterLedger:
         self.pathways = self.programmes + ["spontaneous"]
         self.scale = scale
         self.county_population = county_population
-        self.rows: list[dict] = []
+        self.years: list[int] = []                   # the assessments recorded, in order
+        self._counts: list[dict[str, np.ndarray]] = []  # each one's columns: a value per county (sample scale)
         self.pathway_rows: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
         self._village_rows: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._county_rows: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -79,22 +80,21 @@ class RegisterLedger:
         identified_h = households(d.identified)
         removed_h = households(removed)
         ret_mon_h = households(d.returns & monitored)
-        for i in range(n_c):
-            self.rows.append({
-                "year": year, "county": self.counties[i],
-                "poor_households_start": start_h[i], "poor_persons_start": start_p[i],
-                "entries_households": ent_h[i], "entries_persons": ent_p[i],
-                "exits_households": exits_h[i], "exits_persons": exits_p[i],
-                "returns_households": ret_h[i], "returns_persons": ret_p[i],
-                "poor_households_end": end_h[i], "poor_persons_end": end_p[i],
-                "exited_households_start": exited_h[i],
-                "exited_households_end": exited_end_h[i], "exited_persons_end": exited_end_p[i],
-                "rural_population": self.county_population[i],
-                "exits_near_line_households": near_h[i], "false_exits_households": false_h[i],
-                "monitored_households_end": monitored_end[i], "identified_households": identified_h[i],
-                "risk_removed_households": removed_h[i], "returns_monitored_households": ret_mon_h[i],
-                "monitoring_support_spent": support_spent[i],
-            })
+        self.years.append(year)
+        self._counts.append({
+            "poor_households_start": start_h, "poor_persons_start": start_p,
+            "entries_households": ent_h, "entries_persons": ent_p,
+            "exits_households": exits_h, "exits_persons": exits_p,
+            "returns_households": ret_h, "returns_persons": ret_p,
+            "poor_households_end": end_h, "poor_persons_end": end_p,
+            "exited_households_start": exited_h,
+            "exited_households_end": exited_end_h, "exited_persons_end": exited_end_p,
+            "rural_population": np.array(self.county_population, dtype=np.float64),
+            "exits_near_line_households": near_h, "false_exits_households": false_h,
+            "monitored_households_end": monitored_end, "identified_households": identified_h,
+            "risk_removed_households": removed_h, "returns_monitored_households": ret_mon_h,
+            "monitoring_support_spent": np.asarray(support_spent, dtype=np.float64),
+        })
         self._record_incomes(hh, year, d, net_pc, line)
         self._record_returns(hh, year, d)
         # Exits by pathway: households, persons and exits near the line per (county, pathway).
@@ -149,27 +149,26 @@ class RegisterLedger:
     # ---- tables -----------------------------------------------------------------------------
     def yearly(self, spending: SpendingLedger | None) -> pd.DataFrame:
         """One row per year and county, plus the total (county ``ALL``), at full scale; without
-        ``spending``, without the columns that need it (budget, spent, cost per exit)."""
-        df = pd.DataFrame(self.rows)
-        villages = []
-        for year, (left, listed) in self._village_rows.items():
-            c_left, c_listed = self._county_rows[year]
-            for i, county in enumerate(self.counties):
-                villages.append({"year": year, "county": county, "villages_exited": left[i],
-                                 "poor_villages_end": listed[i], "counties_exited": c_left[i],
-                                 "poor_counties_end": c_listed[i]})
-        df = df.merge(pd.DataFrame(villages), on=["year", "county"], how="left")
+        ``spending``, without the columns that need it (budget, spent, cost per exit). Within a
+        year, counties in alphabetical order and the total last."""
+        years, n_c = self.years, len(self.counties)
+        cols: dict[str, np.ndarray] = {}  # name -> (years, counties)
+        for name in self._counts[0] if self._counts else ():
+            # Households, persons and population are sampled: scaled to full size.
+            cols[name] = np.stack([row[name] for row in self._counts]) / self.scale
+        for name, k in (("villages_exited", 0), ("poor_villages_end", 1)):
+            cols[name] = _by_year(years, n_c, {y: v[k] for y, v in self._village_rows.items()})
+        for name, k in (("counties_exited", 0), ("poor_counties_end", 1)):
+            cols[name] = _by_year(years, n_c, {y: v[k] for y, v in self._county_rows.items()})
         if spending is not None:
-            spend = spending.by_county()
-            per = spend.groupby(["year", "county"], as_index=False)[["budget", "spent"]].sum()
-            df = df.merge(per, on=["year", "county"], how="left")
-        # Households, persons and population are sampled; villages are not; spending is scaled.
-        sampled = [c for c in df.columns if c not in ("year", "county", "budget", "spent", "villages_exited",
-                                                      "poor_villages_end", "counties_exited", "poor_counties_end")]
-        df[sampled] = df[sampled] / self.scale
-        total = df.groupby("year", as_index=False).sum(numeric_only=True)
-        total.insert(1, "county", TOTAL)
-        df = pd.concat([df, total], ignore_index=True)
+            cols["budget"], cols["spent"] = spending.per_county(years)
+        cols = {name: np.concatenate([a, exact_sums(a)[:, None]], axis=1) for name, a in cols.items()}
+        names = self.counties + [TOTAL]
+        order = sorted(range(n_c), key=lambda i: self.counties[i]) + [n_c]
+        by_year = np.argsort(np.asarray(years, dtype=np.int64), kind="stable")
+        df = pd.DataFrame({"year": np.repeat(np.asarray(years, dtype=np.int64)[by_year], n_c + 1),
+                           "county": [names[i] for _ in years for i in order],
+                           **{name: a[by_year][:, order].ravel() for name, a in cols.items()}})
         with np.errstate(divide="ignore", invalid="ignore"):
             df["return_rate"] = np.where(df.exited_households_start > 0,
                                          df.returns_households / df.exited_households_start, np.nan)
@@ -179,11 +178,11 @@ class RegisterLedger:
                                                          df.spent / df.exits_households, np.nan)
             df["exits_near_line_share"] = np.where(df.exits_households > 0,
                                                    df.exits_near_line_households / df.exits_households, np.nan)
-        return df.sort_values(["year", "county"], key=_total_last).reset_index(drop=True)
+        return df
 
     def persons_end(self, year: int) -> np.ndarray:
         """Registered persons per county after ``year``'s assessment, at full scale."""
-        return np.array([r["poor_persons_end"] for r in self.rows if r["year"] == year], dtype=np.float64) / self.scale
+        return self._counts[self.years.index(year)]["poor_persons_end"].astype(np.float64) / self.scale
 
     def pathways_table(self) -> pd.DataFrame:
         """Exits by pathway: households and persons per year, county and pathway (with ALL)."""
@@ -191,20 +190,24 @@ class RegisterLedger:
             return pd.DataFrame(columns=["year", "county", "pathway", "exits_households", "exits_persons",
                                          "exits_near_line_households"])
         n_c, n_p = len(self.counties), len(self.pathways)
-        cells = n_c * n_p
-        years = [row[0] for row in self.pathway_rows]
-        # Year by year, county by county, pathway by pathway: the rows in the order they are recorded.
-        df = pd.DataFrame({
-            "year": np.repeat(np.array(years, dtype=np.int64), cells),
-            "county": np.tile(np.repeat(np.array(self.counties, dtype=object), n_p), len(years)).tolist(),
-            "pathway": self.pathways * (n_c * len(years)),
-            "exits_households": np.concatenate([row[1].ravel() for row in self.pathway_rows]) / self.scale,
-            "exits_persons": np.concatenate([row[2].ravel() for row in self.pathway_rows]) / self.scale,
-            "exits_near_line_households": np.concatenate([row[3].ravel() for row in self.pathway_rows]) / self.scale,
+        years = np.array([row[0] for row in self.pathway_rows], dtype=np.int64)
+        n_y = len(years)
+        names = np.array(self.counties + [TOTAL], dtype=object)
+        cols = {}
+        for k, name in ((1, "exits_households"), (2, "exits_persons"), (3, "exits_near_line_households")):
+            a = np.stack([row[k] for row in self.pathway_rows]) / self.scale  # (years, counties, pathways)
+            total = exact_sums(a.transpose(0, 2, 1).reshape(n_y * n_p, n_c)).reshape(n_y, 1, n_p)
+            cols[name] = np.concatenate([a.reshape(n_y, n_c * n_p), total.reshape(n_y, n_p)], axis=1)
+        # Year by year, county by county, pathway by pathway (the rows in the order they are
+        # recorded); then the totals, year by year and pathway by pathway.
+        def order(a: np.ndarray) -> np.ndarray:
+            return np.concatenate([a[:, :n_c * n_p].ravel(), a[:, n_c * n_p:].ravel()])
+        return pd.DataFrame({
+            "year": np.concatenate([np.repeat(years, n_c * n_p), np.repeat(years, n_p)]),
+            "county": np.concatenate([np.tile(np.repeat(names[:n_c], n_p), n_y), np.repeat(names[n_c:], n_y * n_p)]).tolist(),
+            "pathway": self.pathways * (n_c * n_y) + self.pathways * n_y,
+            **{name: order(a) for name, a in cols.items()},
         })
-        total = df.groupby(["year", "pathway"], as_index=False, sort=False).sum(numeric_only=True)
-        total["county"] = TOTAL
-        return pd.concat([df, total[df.columns]], ignore_index=True)
 
     def record_start(self, hh: Households) -> None:
         """The register at the start, by category (households and persons)."""
@@ -233,8 +236,12 @@ class RegisterLedger:
         return df
 
 
-def _total_last(col: pd.Series) -> pd.Series:
-    return col.map(lambda v: "\uffff" if v == TOTAL else v) if col.name == "county" else col
+def _by_year(years: list[int], n_c: int, values: dict[int, np.ndarray]) -> np.ndarray:
+    """(years, counties) from a record per year: whole numbers, or NaN where a year has none."""
+    if all(y in values for y in years):
+        return np.array([values[y] for y in years], dtype=np.int64).reshape(len(years), n_c)
+    return np.array([values[y] if y in values else np.full(n_c, np.nan) for y in years],
+                    dtype=np.float64).reshape(len(years), n_c)
 
 
 TABLES = ("yearly", "pathways", "spending", "incomes", "returns", "start")
