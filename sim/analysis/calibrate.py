@@ -348,8 +348,9 @@ def _fixed_digest(scenario: LoadedScenario, free: Sequence[FreeParameter]) -> st
 def calibrate(scenario: LoadedScenario, targets: Sequence[Target], out: Path, *, free_names: Sequence[str] | None = None,
               particles: int = 100, candidates: int = 300, generations: int = 4, replicates: int = 2,
               seed: int = 1, workers: int | None = None, dask: str | None = None,
-              progress: Callable[[int, int], None] | None = None) -> Calibration:
-    """Run (or resume) a calibration of ``scenario`` against ``targets`` into the folder ``out``.
+              progress: Callable[[int, int], None] | None = None, pool: Executor | None = None) -> Calibration:
+    """Run (or resume) a calibration of ``scenario`` against ``targets`` into the folder ``out``
+    (through ``pool``, an executor already running, if given; else one started here).
 
     The scenario runs without its own parameter sets (a calibration makes them: the free
     parameters are drawn from their priors, the rest keep their values), and the calibration's
@@ -374,7 +375,7 @@ def calibrate(scenario: LoadedScenario, targets: Sequence[Target], out: Path, *,
     # One pool of workers for the whole calibration (starting one costs a second or two, and a
     # calibration has two or three steps a generation); processes start at the first task.
     w = local_workers(workers, candidates)
-    with executor_for(w, dask) if (dask or w > 1) else nullcontext() as pool:
+    with _pool(pool, w, dask) as pool:
 
         def run(gen: int, step: int, proposals: np.ndarray, threshold: float | None = None) -> np.ndarray:
             """The mean target values of each proposal (all inside the prior: steps are reflected);
@@ -385,6 +386,13 @@ def calibrate(scenario: LoadedScenario, targets: Sequence[Target], out: Path, *,
 
         _generations(cal, settings, free, targets, steps, run)
     return cal
+
+
+def _pool(pool: Executor | None, workers: int, dask: str | None):
+    """The executor to use: ``pool`` if running, else one for ``workers`` (or Dask), else none."""
+    if pool is not None:
+        return nullcontext(pool)
+    return executor_for(workers, dask) if (dask or workers > 1) else nullcontext()
 
 
 def _generations(cal: Calibration, settings: Settings, free: Sequence[FreeParameter], targets: Sequence[Target],
@@ -500,13 +508,15 @@ def run_calibration(scenario: LoadedScenario, targets: Sequence[Target], out: Pa
         # The calibration runs without them (it makes them), and so do its fit report and its
         # manifest: the report's runs draw every free parameter from the new posterior alone.
         scenario = scenario.with_changes({"scenario": {"parameter_sets": None}})
-    cal = calibrate(scenario, targets, out, free_names=free_names, particles=particles, candidates=candidates,
-                    generations=generations, replicates=replicates, seed=seed, workers=workers, dask=dask,
-                    progress=progress)
-    outputs = write_outputs(cal, out)
-    bounds = {f.name: (f.low, f.high) for f in cal.free}
-    outputs += write_report(out / "fit", scenario, targets, cal.posterior, pd.read_csv(out / "generations.csv"),
-                            bounds, runs=report_runs, seed=seed, title=f"Calibration of {scenario.name}")
+    w = local_workers(workers, candidates)
+    with _pool(None, w, dask) as pool:  # one pool for the generations and the report's runs
+        cal = calibrate(scenario, targets, out, free_names=free_names, particles=particles, candidates=candidates,
+                        generations=generations, replicates=replicates, seed=seed, workers=workers, dask=dask,
+                        progress=progress, pool=pool)
+        outputs = write_outputs(cal, out)
+        bounds = {f.name: (f.low, f.high) for f in cal.free}
+        outputs += write_report(out / "fit", scenario, targets, cal.posterior, pd.read_csv(out / "generations.csv"),
+                                bounds, runs=report_runs, seed=seed, title=f"Calibration of {scenario.name}", pool=pool)
     info = {"command": "calibrate", "scenario_name": scenario.name, "scenario": scenario.spec.model_dump(mode="json"),
             "scenario_files": [str(f) for f in scenario.files], "scenario_digest": scenario.spec.digest(),
             "parameters": {p.name: (dict(p.values) if p.dated else p.value) for p in scenario.params},

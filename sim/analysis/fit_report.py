@@ -12,6 +12,7 @@ self-contained HTML page (the figures embedded, no network needed).
 from __future__ import annotations
 
 import io
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Sequence
 
@@ -42,17 +43,24 @@ def _draw_overrides(posterior: pd.DataFrame, k: int, seed: int) -> list[dict]:
     return [{n: float(posterior[n].iloc[r]) for n in names} for r in rows]
 
 
+def _predict(scenario: LoadedScenario, seed: int, overrides: dict, targets: Sequence[Target]) -> tuple[np.ndarray, dict]:
+    """One run of the posterior predictive: its target values and the tables the figures use."""
+    r = simulate(scenario, seed, overrides)
+    return observe(r.tables(), targets), {"yearly": r.yearly, "pathways": r.pathways}
+
+
 def posterior_predictive(scenario: LoadedScenario, posterior: pd.DataFrame, targets: Sequence[Target], *,
-                         runs: int = 20, seed: int = 1) -> tuple[np.ndarray, list[dict]]:
+                         runs: int = 20, seed: int = 1, pool: Executor | None = None) -> tuple[np.ndarray, list[dict]]:
     """Target values of ``runs`` runs, each with its own seed and parameter set from the posterior;
-    and the runs' yearly tables (for the trajectories)."""
-    seeds = replicate_seeds(seed, runs)
-    values, yearly = [], []
-    for s, overrides in zip(seeds, _draw_overrides(posterior, runs, seed)):
-        r = simulate(scenario, s, overrides)
-        values.append(observe(r.tables(), targets))
-        yearly.append({"yearly": r.yearly, "pathways": r.pathways})
-    return np.array(values), yearly
+    and the runs' yearly tables (for the trajectories). With ``pool`` (an executor) the runs go to
+    its workers; the results are the same, in the same order."""
+    jobs = list(zip(replicate_seeds(seed, runs), _draw_overrides(posterior, runs, seed)))
+    if pool is None:
+        done = [_predict(scenario, s, overrides, targets) for s, overrides in jobs]
+    else:
+        futures = [pool.submit(_predict, scenario, s, overrides, list(targets)) for s, overrides in jobs]
+        done = [f.result() for f in futures]
+    return np.array([values for values, _ in done]), [tables for _, tables in done]
 
 
 def fit_table(targets: Sequence[Target], values: np.ndarray) -> pd.DataFrame:
@@ -191,10 +199,11 @@ def _effective(posterior: pd.DataFrame) -> str:
 
 def write_report(out: Path, scenario: LoadedScenario, targets: Sequence[Target], posterior: pd.DataFrame,
                  generations: pd.DataFrame, bounds: dict[str, tuple[float, float]], *, runs: int = 20,
-                 seed: int = 1, title: str = "") -> list[Path]:
-    """Figures (PNG), the fit table (CSV) and one self-contained HTML page in ``out``."""
+                 seed: int = 1, title: str = "", pool: Executor | None = None) -> list[Path]:
+    """Figures (PNG), the fit table (CSV) and one self-contained HTML page in ``out`` (the runs
+    through ``pool``, an executor, if given)."""
     out = Path(out)
-    values, tables = posterior_predictive(scenario, posterior, targets, runs=runs, seed=seed)
+    values, tables = posterior_predictive(scenario, posterior, targets, runs=runs, seed=seed, pool=pool)
     table = fit_table(targets, values)
     places = [TOTAL] + [c.name for c in scenario.spec.population.counties]
     figures = {"trajectories": _trajectories(targets, tables, places), "pathways": _pathways(targets, table),
