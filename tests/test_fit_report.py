@@ -21,7 +21,6 @@ def _targets() -> list[Target]:
 
 
 def test_the_runs_through_worker_processes_are_the_runs_in_this_process(tiny):
-
     here_values, here_tables = posterior_predictive(tiny, _posterior(), _targets(), runs=3, seed=9)
     with executor_for(2) as pool:
         there_values, there_tables = posterior_predictive(tiny, _posterior(), _targets(), runs=3, seed=9, pool=pool)
