@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.core.streams import CORE_STREAMS as STREAMS, Streams, replicate_seeds
+from sim.core.streams import CORE_STREAMS as STREAMS, Streams, replicate_seeds, _fresh_state
 
 
 def test_stream_ids_are_unique():
@@ -59,3 +59,16 @@ def test_household_uniforms_are_the_generator_s_own(n):
     for stream, period in (("illness", 0), ("income_noise", 7), ("entry_detection", 71)):
         expected = streams.generator(stream, period).random(n, dtype=np.float32)
         assert np.array_equal(streams.uniform(stream, period, n), expected), (stream, period, n)
+
+
+def test_a_kept_generator_state_gives_the_same_draws_as_a_fresh_one():
+    """A process keeps the starting states it derived (``_fresh_state``): drawing again, after
+    other streams and seeds, or with the kept states dropped, gives the same numbers."""
+    a, b = Streams(5), Streams(6)
+    first = a.uniform("illness", 3, 1000)
+    b.uniform("illness", 3, 1000)
+    a.uniform("disability", 3, 1000)
+    assert np.array_equal(a.uniform("illness", 3, 1000), first)
+    _fresh_state.cache_clear()
+    assert np.array_equal(a.uniform("illness", 3, 1000), first)
+    assert not np.array_equal(b.uniform("illness", 3, 1000), first)

@@ -103,10 +103,19 @@ def _halves(*values: int) -> list[int]:
 def uniforms(bit_generator: np.random.PCG64, n: int) -> np.ndarray:
     """``n`` float32 uniforms on [0, 1): those ``Generator(bit_generator).random(n, float32)``
     gives a fresh PCG64 (no buffered 32-bit word)."""
+    return uniforms_from(*fresh_state(bit_generator), n)
+
+
+def fresh_state(bit_generator: np.random.PCG64) -> tuple[int, int]:
+    """The (state, increment) of a fresh PCG64 bit generator."""
     state = bit_generator.state
     if state["bit_generator"] != "PCG64" or state["has_uint32"]:
         raise ValueError("uniforms() takes a fresh PCG64 bit generator")
-    s, inc = state["state"]["state"], state["state"]["inc"]
+    return state["state"]["state"], state["state"]["inc"]
+
+
+def uniforms_from(s: int, inc: int, n: int) -> np.ndarray:
+    """``n`` float32 uniforms from the PCG64 whose state is ``s`` and increment ``inc``."""
     out = np.empty(n, dtype=np.float32)
     constants = _halves(s, _MULTIPLIER, inc, _MULTIPLIER_LANES, inc * _INCREMENT_SUM % _MOD)
     _fill(np.array(constants, dtype=np.uint64), out)

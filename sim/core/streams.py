@@ -11,11 +11,14 @@ Stream ids are stable: the core's are listed in ``CORE_STREAMS``; a programme de
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Mapping
 
 import numpy as np
 
 from . import pcg64
+
+FRESH_STATES_KEPT = 8192  # generator states a process keeps: a few runs' worth (about 300 a run per seed)
 
 # Stable ids: never reuse or renumber an id, or every published run changes.
 CORE_STREAMS: dict[str, int] = {
@@ -48,16 +51,31 @@ class Streams:
         self.ids = dict(CORE_STREAMS if ids is None else ids)
 
     def generator(self, stream: str, period: int, unit: int = 0) -> np.random.Generator:
-        key = (self.ids[stream], int(period) + 1, int(unit))
-        return np.random.Generator(np.random.PCG64(np.random.SeedSequence(self.seed, spawn_key=key)))
+        return np.random.Generator(_bit_generator(self.seed, self._key(stream, period, unit)))
 
     def uniform(self, stream: str, period: int, n: int, unit: int = 0) -> np.ndarray:
         """``n`` uniforms on [0, 1) as float32: one per household, in household order; exactly
         ``generator(stream, period, unit).random(n, dtype=np.float32)``, made faster."""
-        return pcg64.uniforms(self.generator(stream, period, unit).bit_generator, n)
+        return pcg64.uniforms_from(*_fresh_state(self.seed, self._key(stream, period, unit)), n)
+
+    def _key(self, stream: str, period: int, unit: int) -> tuple[int, int, int]:
+        return self.ids[stream], int(period) + 1, int(unit)
 
     def normal(self, stream: str, period: int, n: int, unit: int = 0) -> np.ndarray:
         return self.generator(stream, period, unit).standard_normal(n, dtype=np.float32)
+
+
+def _bit_generator(seed: int, key: tuple[int, int, int]) -> np.random.PCG64:
+    return np.random.PCG64(np.random.SeedSequence(seed, spawn_key=key))
+
+
+@lru_cache(maxsize=FRESH_STATES_KEPT)
+def _fresh_state(seed: int, key: tuple[int, int, int]) -> tuple[int, int]:
+    """The starting state of a stream's generator for a period. Deriving it (SeedSequence, then
+    PCG64's seeding) costs about 25 µs, a run asks for a few hundred, and runs with the same seeds
+    (a calibration's replicates, the options of a comparison) ask for the same ones: a process
+    keeps the last ones it derived."""
+    return pcg64.fresh_state(_bit_generator(seed, key))
 
 
 def merge_stream_ids(*tables: Mapping[str, int]) -> dict[str, int]:
