@@ -148,3 +148,37 @@ def test_queue_order_is_the_stable_argsort_by_county_and_tier(seed, n, counties,
     for county in (county16, county16.astype(np.int64)):
         order, bounds = kernels.queue_order(county, idx, tier, counties, tiers)
         assert np.array_equal(order, want_order) and np.array_equal(bounds, want_bounds)
+
+
+def _county_queue(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """A county's part of a queue: costs ≥ 0 (some zero, some equal), tiers ascending from 0."""
+    cost = np.round(rng.gamma(2.0, 500.0, n), int(rng.integers(0, 3)))
+    cost[rng.random(n) < 0.1] = 0.0
+    tier = np.sort(rng.integers(0, 3, n)).astype(np.int8)
+    return cost, tier
+
+
+@given(seed=SEEDS, n=N, budget_share=st.floats(0, 1.2), capacity=st.integers(0, 400))
+def test_prefix_within_is_the_cumulative_sum_and_binary_search(seed, n, budget_share, capacity):
+    rng = np.random.default_rng(seed)
+    cost, tier = _county_queue(rng, n)
+    running = np.cumsum(cost)
+    budget = float(running[-1] * budget_share) if n else 0.0
+    if n and rng.random() < 0.2:
+        budget = float(running[int(rng.integers(0, n))])  # exactly a running total
+    continuing = int(np.searchsorted(tier, 1))
+    k = min(int(np.searchsorted(running, budget, side="right")), continuing + capacity)
+    want = (k, continuing, float(running[k - 1]) if k else 0.0)
+    assert kernels.prefix_within(cost, tier, budget, capacity) == want
+
+
+@given(seed=SEEDS, n=N, need=st.integers(-1, 300), capacity=st.integers(0, 400))
+def test_prefix_to_target_is_the_cumulative_counts_and_binary_search(seed, n, need, capacity):
+    rng = np.random.default_rng(seed)
+    cost, tier = _county_queue(rng, n)
+    counts = rng.random(n) < rng.random()
+    continuing = int(np.searchsorted(tier, 1))
+    limit = min(n, continuing + capacity)
+    k = 0 if need <= 0 else min(int(np.searchsorted(np.cumsum(counts[:limit]), need)) + 1, limit)
+    want = (k, continuing, float(np.cumsum(cost[:k])[-1]) if k else 0.0)
+    assert kernels.prefix_to_target(cost, tier, counts, need, capacity) == want

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .kernels import queue_order
+from .kernels import prefix_within, queue_order
 
 
 @dataclass
@@ -68,10 +68,7 @@ def fund_prefix(cost: np.ndarray, tier: np.ndarray, budget: float, capacity: flo
     positions after the continuing ones) stay within ``capacity``."""
     if not len(cost):
         return Funding()
-    running = np.cumsum(cost)
-    continuing = int(np.searchsorted(tier, 1))  # tiers ascend within the county
-    k = min(int(np.searchsorted(running, budget, side="right")), continuing + int(capacity))
-    return Funding(k, continuing, float(running[k - 1]) if k else 0.0)
+    return Funding(*prefix_within(cost, tier, float(budget), int(capacity)))
 
 
 @dataclass

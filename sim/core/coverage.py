@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .allocation import Funding
-from .kernels import count_where
+from .kernels import count_where, prefix_to_target
 from .state import Households
 
 if TYPE_CHECKING:
@@ -100,10 +100,4 @@ def fund_to_target(cost: np.ndarray, tier: np.ndarray, counts: np.ndarray, need:
     continuing ones; if that many cannot be had within capacity, the longest prefix capacity allows."""
     if not len(cost):
         return Funding()
-    continuing = int(np.searchsorted(tier, 1))  # tiers ascend within the county
-    limit = min(len(cost), continuing + int(capacity))
-    if need <= 0:
-        k = 0
-    else:
-        k = min(int(np.searchsorted(np.cumsum(counts[:limit]), need)) + 1, limit)
-    return Funding(k, continuing, float(np.cumsum(cost[:k])[-1]) if k else 0.0)
+    return Funding(*prefix_to_target(cost, tier, counts, int(need), int(capacity)))

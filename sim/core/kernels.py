@@ -156,3 +156,57 @@ def queue_order(county, idx, tier, n_counties, n_tiers):  # pragma: no cover (co
         order[start[key]] = k
         start[key] += 1
     return order, bounds
+
+
+# A county's funding decision (sim/core/allocation.py, sim/core/coverage.py), once per county and
+# programme each January: a running sum that stops where the budget or the target is met, in place
+# of a cumulative sum of the whole part and a binary search (the same sequential float64 sums).
+
+@njit("Tuple((int64, int64, float64))(float64[::1], int8[::1], float64, int64)", cache=True, nogil=True)
+def prefix_within(cost, tier, budget, capacity):  # pragma: no cover (compiled)
+    """The longest prefix of a county's queue (``cost`` ≥ 0, ``tier`` ascending, 0 = continuing)
+    whose running cost stays within ``budget`` and that holds at most ``capacity`` entries after
+    the continuing ones: (its length, the number of continuing entries, its cost)."""
+    n = cost.size
+    continuing = n
+    for i in range(n):
+        if tier[i] >= 1:
+            continuing = i
+            break
+    limit = min(n, max(continuing + capacity, 0))
+    spent = 0.0
+    k = 0
+    while k < limit:
+        running = spent + cost[k]
+        if running > budget:
+            break
+        spent = running
+        k += 1
+    return k, continuing, spent
+
+
+@njit("Tuple((int64, int64, float64))(float64[::1], int8[::1], boolean[::1], int64, int64)", cache=True, nogil=True)
+def prefix_to_target(cost, tier, counts, need, capacity):  # pragma: no cover (compiled)
+    """The shortest prefix of a county's queue holding ``need`` entries that count, with at most
+    ``capacity`` entries after the continuing ones (the longest capacity allows if that many
+    cannot be had): (its length, the number of continuing entries, its cost)."""
+    n = cost.size
+    continuing = n
+    for i in range(n):
+        if tier[i] >= 1:
+            continuing = i
+            break
+    limit = min(n, max(continuing + capacity, 0))
+    k = 0
+    if need > 0:
+        k = limit
+        held = 0
+        for i in range(limit):
+            held += counts[i]
+            if held >= need:
+                k = i + 1
+                break
+    spent = 0.0
+    for i in range(k):
+        spent += cost[i]
+    return k, continuing, spent
