@@ -43,6 +43,15 @@ def test_datacollector_series_match_the_tables(small):
     assert (january.spent <= january.budget * (1 + 1e-9)).all() and january.budget.sum() > 0
 
 
+def test_a_run_that_collects_nothing_has_the_same_tables(small):
+    """``collect=False`` (a calibration's candidates) leaves the series empty, and nothing else."""
+    quiet = TuopinModel(small, seed=3, collect=False).run()
+    assert quiet.datacollector.get_model_vars_dataframe().empty
+    full = TuopinModel(small, seed=3).run().results.tables()
+    for name, table in quiet.results.tables().items():
+        pd.testing.assert_frame_equal(table, full[name], check_exact=True)
+
+
 def test_counties_are_agents_that_fund_their_own_part(small):
     model = TuopinModel(small, seed=4)
     counties = list(model.agents_by_type[County])

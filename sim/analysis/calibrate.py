@@ -117,9 +117,9 @@ def evaluate(scenario: LoadedScenario, seeds: Sequence[int], overrides: dict, ta
     Accepted candidates and their values are those of a run to the end. Without a threshold the
     replicates run one after another (one model in memory at a time)."""
     if threshold is None:
-        return np.array([observe(TuopinModel(scenario, seed=seed, overrides=overrides).run().register_tables(),
-                                 targets) for seed in seeds])
-    models = [TuopinModel(scenario, seed=seed, overrides=overrides) for seed in seeds]
+        return np.array([observe(TuopinModel(scenario, seed=seed, overrides=overrides, collect=False).run()
+                                 .register_tables(), targets) for seed in seeds])
+    models = [TuopinModel(scenario, seed=seed, overrides=overrides, collect=False) for seed in seeds]
     limit = threshold * (1 + EARLY_MARGIN)
     ends: dict[int, np.ndarray] = {}
     names = models[0].counties.names

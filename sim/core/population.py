@@ -174,7 +174,7 @@ def build_population(spec: Scenario, params: ParameterSet, seed: int, n_programm
     hh.relocation_area[:] = reloc
 
     # Labour and pupils.
-    no_labour = np.isin(category, [Category.DIBAO_NO_LABOUR, Category.FIVE_GUARANTEE])
+    no_labour = (category == Category.DIBAO_NO_LABOUR) | (category == Category.FIVE_GUARANTEE)
     extra = rng.binomial(np.maximum(size.astype(np.int64) - 1, 0), P["labour_share_of_other_members"])
     labour = np.where(no_labour, 0, 1 + extra)
     labour = np.where(hh.cause == Cause.LABOUR, np.minimum(labour, 1), labour)

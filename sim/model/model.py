@@ -53,12 +53,15 @@ class TuopinModel(mesa.Model):
         rng: an integer seed, as Mesa models accept; ``seed`` wins when both are given.
         start: a checkpoint (or its file) of the same scenario's households to take up; its seed
             is the run's seed unless ``seed`` is given (and then must equal it).
+        collect: False: the DataCollector collects nothing (its series stay empty), for runs
+            observed only through their tables, such as a calibration's candidates; the tables
+            are the same.
         **dotted: more overrides (``mesa.batch_run`` passes its parameters as keyword arguments).
     """
 
     def __init__(self, scenario: LoadedScenario | str | Path, seed: int | None = None,
                  overrides: Mapping[str, Any] | None = None, rng: int | None = None,
-                 start: Checkpoint | str | Path | None = None, **dotted: Any):
+                 start: Checkpoint | str | Path | None = None, collect: bool = True, **dotted: Any):
         if not isinstance(scenario, LoadedScenario):
             scenario = load_scenario(scenario)
         scenario = scenario.with_overrides({**(overrides or {}), **dotted})
@@ -115,7 +118,9 @@ class TuopinModel(mesa.Model):
         self.tally = Tally(year=self.clock.year - 1)
         self.tally.register(self.hh, self.regimes.now().served(self.hh), spec.scenario.population_scale)
         self.datacollector = datacollector([p.name for p in self.programmes])
-        self.datacollector.collect(self)
+        self.collecting = collect
+        if collect:
+            self.datacollector.collect(self)
 
     def _regime_spans(self) -> dict[int, Regime]:
         """The 2014–2020 register from the start; the transition period's rules from
@@ -172,7 +177,8 @@ class TuopinModel(mesa.Model):
                 stage.run(self)
                 self.stage_seconds[stage.name] = self.stage_seconds.get(stage.name, 0.0) + time.perf_counter() - t0
         self.tally.year, self.tally.month = clock.year, clock.month_of_year + 1
-        self.datacollector.collect(self)
+        if self.collecting:
+            self.datacollector.collect(self)
         clock.advance()
         self.running = not clock.done
 
