@@ -137,17 +137,32 @@ def test_a_county_outside_the_range_is_an_error_not_a_stray_write():
 
 
 @given(seed=SEEDS, n=N, counties=st.integers(1, 14), tiers=st.integers(1, 4))
-def test_queue_order_is_the_stable_argsort_by_county_and_tier(seed, n, counties, tiers):
+def test_a_queue_is_the_stable_argsort_by_county_and_tier(seed, n, counties, tiers):
     rng = np.random.default_rng(seed)
     county16 = rng.integers(0, counties, 2 * n + 1).astype(np.int16)
-    idx = rng.permutation(2 * n + 1)[:n].astype(np.intp)  # units in no particular order
-    tier = rng.integers(0, tiers, n).astype(np.int8)
-    key = county16[idx].astype(np.int64) * tiers + tier
-    want_order = np.argsort(key, kind="stable")
+    units = rng.permutation(2 * n + 1)[:n].astype(np.intp)  # units in no particular order
+    n_cont = int(rng.integers(0, n + 1))
+    cont, cand = units[:n_cont], units[n_cont:]
+    cont_cost, cand_cost = rng.gamma(2.0, 500.0, len(cont)), rng.gamma(2.0, 800.0, len(cand))
+    cand_tier = rng.integers(0, tiers, len(cand)).astype(np.int8)
+    # The numpy it replaces: continuing (tier 0) then candidates, stable-sorted by (county, tier).
+    idx = np.concatenate([cont, cand])
+    tier = np.concatenate([np.zeros(len(cont), np.int8), 1 + cand_tier])
+    cost = np.concatenate([cont_cost, cand_cost])
+    order = np.argsort(county16[idx].astype(np.int64) * (tiers + 1) + tier, kind="stable")
     want_bounds = np.concatenate([[0], np.cumsum(np.bincount(county16[idx], minlength=counties))])
     for county in (county16, county16.astype(np.int64)):
-        order, bounds = kernels.queue_order(county, idx, tier, counties, tiers)
-        assert np.array_equal(order, want_order) and np.array_equal(bounds, want_bounds)
+        got = kernels.queue_sorted(county, cont, cont_cost, cand, cand_cost, cand_tier, counties, tiers + 1)
+        assert np.array_equal(got[0], idx[order]) and np.array_equal(got[1], tier[order])
+        assert np.array_equal(got[2], cost[order]) and np.array_equal(got[3], want_bounds)
+
+
+def test_a_queue_refuses_a_county_or_a_tier_out_of_range():
+    county, units, none = np.array([0, 1, 5], np.int16), np.arange(3, dtype=np.intp), np.zeros(0, np.intp)
+    with pytest.raises(IndexError):  # county 5 of 3
+        kernels.queue_sorted(county, units, np.zeros(3), none, np.zeros(0), np.zeros(0, np.int8), 3, 1)
+    with pytest.raises(IndexError):  # candidate tier 1 + 1 of 2 tiers
+        kernels.queue_sorted(county, none, np.zeros(0), units[:2], np.zeros(2), np.ones(2, np.int8), 3, 2)
 
 
 def _county_queue(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:

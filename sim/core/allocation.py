@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .kernels import prefix_within, queue_order
+from .kernels import prefix_within, queue_sorted
 
 
 @dataclass
@@ -31,15 +31,12 @@ class Queue:
     def build(cls, county: np.ndarray, n_counties: int, continuing: np.ndarray, continuing_cost: np.ndarray,
               candidates: np.ndarray, candidate_cost: np.ndarray, candidate_tier: np.ndarray) -> "Queue":
         """``county`` gives each unit's county; ``continuing`` and ``candidates`` are unit indices."""
-        idx = np.concatenate([continuing, candidates])
-        tier = np.concatenate([np.zeros(len(continuing), np.int8), 1 + candidate_tier.astype(np.int8)])
-        n_tiers = int(tier.max()) + 1 if len(tier) else 1
-        order, bounds = queue_order(county, np.ascontiguousarray(idx, dtype=np.intp), tier, n_counties, n_tiers)
-        # Reorder one array at a time: a month's peak memory is set here at province scale.
-        idx = idx[order]
-        tier = tier[order]
-        cost = np.concatenate([continuing_cost, candidate_cost], dtype=np.float64)[order]
-        del order
+        tiers = np.ascontiguousarray(candidate_tier, dtype=np.int8)
+        n_tiers = 2 + int(tiers.max()) if len(tiers) else 1  # continuing participants are tier 0
+        idx, tier, cost, bounds = queue_sorted(
+            county, np.ascontiguousarray(continuing, dtype=np.intp), np.ascontiguousarray(continuing_cost, dtype=np.float64),
+            np.ascontiguousarray(candidates, dtype=np.intp), np.ascontiguousarray(candidate_cost, dtype=np.float64),
+            tiers, n_counties, n_tiers)
         return cls(idx, tier, cost, bounds)
 
     def part(self, j: int) -> tuple[np.ndarray, np.ndarray]:

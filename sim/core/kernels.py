@@ -132,30 +132,52 @@ def count_and_sum_where(mask, group, weight, n_groups):  # pragma: no cover (com
     return counts.sum(axis=0), sums.sum(axis=0).astype(np.float64)
 
 
-@njit(["Tuple((intp[::1], intp[::1]))(int16[::1], intp[::1], int8[::1], int64, int64)",
-       "Tuple((intp[::1], intp[::1]))(int64[::1], intp[::1], int8[::1], int64, int64)"], cache=True, nogil=True)
-def queue_order(county, idx, tier, n_counties, n_tiers):  # pragma: no cover (compiled)
-    """The positions of units ``idx`` sorted by (county, tier), ties in their order in ``idx``
-    (``np.argsort(county[idx] × n_tiers + tier, kind="stable")``, by counting), and where each
-    county's part begins (``bounds[j]``; ``bounds[n_counties]`` is the length)."""
+_QUEUE = "Tuple((intp[::1], int8[::1], float64[::1], intp[::1]))({}[::1], intp[::1], float64[::1], intp[::1], " \
+         "float64[::1], int8[::1], int64, int64)"
+
+
+@njit([_QUEUE.format("int16"), _QUEUE.format("int64")], cache=True, nogil=True)
+def queue_sorted(county, continuing, continuing_cost, candidates, candidate_cost, candidate_tier, n_counties,
+                 n_tiers):  # pragma: no cover (compiled)
+    """A programme's queue: the ``continuing`` units (tier 0) and the ``candidates`` (tier 1 +
+    their ``candidate_tier``), sorted by (county, tier) by counting, ties in that order (as
+    ``np.argsort(kind="stable")`` orders the continuing units followed by the candidates).
+    Returns the units, their tiers, their costs, and where each county's part begins
+    (``bounds[j]``; ``bounds[n_counties]`` is the length)."""
     n_keys = n_counties * n_tiers
     start = np.zeros(n_keys + 1, dtype=np.intp)
-    for k in range(idx.size):
-        c = county[idx[k]]
-        if c < 0 or c >= n_counties or tier[k] < 0 or tier[k] >= n_tiers:
+    for k in range(continuing.size):
+        c = county[continuing[k]]
+        if c < 0 or c >= n_counties:
+            raise IndexError("county out of range")
+        start[c * n_tiers + 1] += 1
+    for k in range(candidates.size):
+        c = county[candidates[k]]
+        t = 1 + candidate_tier[k]
+        if c < 0 or c >= n_counties or t < 1 or t >= n_tiers:
             raise IndexError("county or tier out of range")
-        start[c * n_tiers + tier[k] + 1] += 1
+        start[c * n_tiers + t + 1] += 1
     for key in range(n_keys):
         start[key + 1] += start[key]
     bounds = np.empty(n_counties + 1, dtype=np.intp)
     for j in range(n_counties + 1):
         bounds[j] = start[j * n_tiers]
-    order = np.empty(idx.size, dtype=np.intp)
-    for k in range(idx.size):
-        key = county[idx[k]] * n_tiers + tier[k]
-        order[start[key]] = k
-        start[key] += 1
-    return order, bounds
+    n = continuing.size + candidates.size
+    idx = np.empty(n, dtype=np.intp)
+    tier = np.empty(n, dtype=np.int8)
+    cost = np.empty(n, dtype=np.float64)
+    for k in range(continuing.size):
+        key = county[continuing[k]] * n_tiers
+        p = start[key]
+        idx[p], tier[p], cost[p] = continuing[k], 0, continuing_cost[k]
+        start[key] = p + 1
+    for k in range(candidates.size):
+        t = 1 + candidate_tier[k]
+        key = county[candidates[k]] * n_tiers + t
+        p = start[key]
+        idx[p], tier[p], cost[p] = candidates[k], t, candidate_cost[k]
+        start[key] = p + 1
+    return idx, tier, cost, bounds
 
 
 # A county's funding decision (sim/core/allocation.py, sim/core/coverage.py), once per county and
