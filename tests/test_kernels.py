@@ -197,3 +197,15 @@ def test_prefix_to_target_is_the_cumulative_counts_and_binary_search(seed, n, ne
     k = 0 if need <= 0 else min(int(np.searchsorted(np.cumsum(counts[:limit]), need)) + 1, limit)
     want = (k, continuing, float(np.cumsum(cost[:k])[-1]) if k else 0.0)
     assert kernels.prefix_to_target(cost, tier, counts, need, capacity) == want
+
+
+@given(seed=SEEDS, n=N, counties=st.integers(1, 14), once=st.booleans())
+def test_coverage_counts_are_the_masks_counted_by_county(seed, n, counties, once):
+    rng = np.random.default_rng(seed)
+    county = rng.integers(0, counties, n).astype(np.int16)
+    served, continuing, candidates = (rng.random(n) < rng.random() for _ in range(3))
+    enrolled = np.where(rng.random(n) < 0.4, rng.integers(0, 60, n), -1).astype(np.int16)
+    queued = np.bincount(county[(continuing | candidates) & served], minlength=counties)
+    reached = served & (enrolled >= 0) & ~continuing & ~candidates if once else np.zeros(n, dtype=bool)
+    got = kernels.coverage_counts(served, continuing, candidates, enrolled, once, county, counties)
+    assert np.array_equal(got[0], queued) and np.array_equal(got[1], np.bincount(county[reached], minlength=counties))

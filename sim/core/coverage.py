@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .allocation import Funding
-from .kernels import count_where, prefix_to_target
+from .kernels import coverage_counts, prefix_to_target
 from .state import Households
 
 if TYPE_CHECKING:
@@ -69,12 +69,9 @@ class Coverage:
            n_counties: int, target: float | None) -> "Coverage":
         """``continuing`` and ``candidates`` are the masks the budget year queues."""
         served = prog.ctx.served(hh)
-        in_queue = (continuing | candidates) & served
-        reached = np.zeros(hh.n, dtype=bool)
-        if one_off(prog):
-            reached = served & (hh.enrolled_month[prog.index] >= 0) & ~continuing & ~candidates
-        reached_n = count_where(reached, hh.county, n_counties)
-        base = count_where(in_queue, hh.county, n_counties) + reached_n
+        queued_n, reached_n = coverage_counts(served, continuing, candidates, hh.enrolled_month[prog.index],
+                                              one_off(prog), hh.county, n_counties)
+        base = queued_n + reached_n
         if target is None:
             need = np.zeros(n_counties, dtype=np.int64)
         else:

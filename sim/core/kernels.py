@@ -132,6 +132,26 @@ def count_and_sum_where(mask, group, weight, n_groups):  # pragma: no cover (com
     return counts.sum(axis=0), sums.sum(axis=0).astype(np.float64)
 
 
+@njit("Tuple((int64[::1], int64[::1]))(boolean[::1], boolean[::1], boolean[::1], int16[::1], boolean, int16[::1], "
+      "int64)", cache=True, nogil=True)
+def coverage_counts(served, continuing, candidates, enrolled_month, one_off, group, n_groups):  # pragma: no cover (compiled)
+    """A programme's coverage base by county in one pass: households in its queue that the
+    register serves (``(continuing | candidates) & served``), and, for a one-off programme, the
+    served ones it enrolled in an earlier year that are in neither list (``reached``; zeros
+    otherwise)."""
+    queued = np.zeros((_ROWS, n_groups), dtype=np.int64)
+    reached = np.zeros((_ROWS, n_groups), dtype=np.int64)
+    for i in range(served.size):
+        g = group[i]
+        if g < 0 or g >= n_groups:
+            raise IndexError("group out of range")
+        listed = continuing[i] | candidates[i]
+        queued[i % _ROWS, g] += served[i] & listed
+        if one_off:
+            reached[i % _ROWS, g] += served[i] & (enrolled_month[i] >= 0) & (not listed)
+    return queued.sum(axis=0), reached.sum(axis=0)
+
+
 _QUEUE = "Tuple((intp[::1], int8[::1], float64[::1], intp[::1]))({}[::1], intp[::1], float64[::1], intp[::1], " \
          "float64[::1], int8[::1], int64, int64)"
 
