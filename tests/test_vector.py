@@ -60,3 +60,13 @@ def test_exact_sums_of_whole_numbers_stay_whole():
     a = np.array([[2**62, 2**62 - 1, -5], [1, 2, 3]], dtype=np.int64)
     got = exact_sums(a[:, :2] // 2)
     assert got.dtype == np.int64 and got.tolist() == [2**62 - 1, 1]
+
+
+@given(seed=st.integers(0, 2**32 - 1), rows=st.integers(1, 5), n=st.integers(0, 40),
+       magnitude=st.sampled_from([10.0, 1e9, 2.0**52]))
+def test_exact_sums_of_whole_floats_are_fsums_too(seed, rows, n, magnitude):
+    # Whole numbers take a shortcut (a plain sum is exact below 2⁵³); near 2⁵³ they cannot.
+    rng = np.random.default_rng(seed)
+    a = np.round(rng.standard_normal((rows, n)) * magnitude)
+    got = exact_sums(a)
+    assert [float(x) for x in got] == [math.fsum(row) for row in a]

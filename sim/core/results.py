@@ -166,19 +166,15 @@ class RegisterLedger:
         names = self.counties + [TOTAL]
         order = sorted(range(n_c), key=lambda i: self.counties[i]) + [n_c]
         by_year = np.argsort(np.asarray(years, dtype=np.int64), kind="stable")
-        df = pd.DataFrame({"year": np.repeat(np.asarray(years, dtype=np.int64)[by_year], n_c + 1),
-                           "county": [names[i] for _ in years for i in order],
-                           **{name: a[by_year][:, order].ravel() for name, a in cols.items()}})
+        cols = {name: a[by_year][:, order].ravel() for name, a in cols.items()}
         with np.errstate(divide="ignore", invalid="ignore"):
-            df["return_rate"] = np.where(df.exited_households_start > 0,
-                                         df.returns_households / df.exited_households_start, np.nan)
-            df["incidence"] = df.poor_persons_end / df.rural_population
+            ratios = {"return_rate": _share(cols["returns_households"], cols["exited_households_start"]),
+                      "incidence": cols["poor_persons_end"] / cols["rural_population"]}
             if spending is not None:
-                df["cost_per_exit_household"] = np.where(df.exits_households > 0,
-                                                         df.spent / df.exits_households, np.nan)
-            df["exits_near_line_share"] = np.where(df.exits_households > 0,
-                                                   df.exits_near_line_households / df.exits_households, np.nan)
-        return df
+                ratios["cost_per_exit_household"] = _share(cols["spent"], cols["exits_households"])
+            ratios["exits_near_line_share"] = _share(cols["exits_near_line_households"], cols["exits_households"])
+        return pd.DataFrame({"year": np.repeat(np.asarray(years, dtype=np.int64)[by_year], n_c + 1),
+                             "county": [names[i] for _ in years for i in order], **cols, **ratios})
 
     def persons_end(self, year: int) -> np.ndarray:
         """Registered persons per county after ``year``'s assessment, at full scale."""
@@ -234,6 +230,11 @@ class RegisterLedger:
             df["return_rate"] = np.where(df.exited_households_start > 0,
                                          df.returns_households / df.exited_households_start, np.nan)
         return df
+
+
+def _share(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
+    """part / whole where the whole is positive, else NaN."""
+    return np.where(whole > 0, part / whole, np.nan)
 
 
 def _by_year(years: list[int], n_c: int, values: dict[int, np.ndarray]) -> np.ndarray:

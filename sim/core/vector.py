@@ -10,6 +10,7 @@ import numpy as np
 from .kernels import scatter_add, scatter_add_pair
 
 KEEP_DENSE_SHARE = 0.15  # above this share of the households, a ``Flow`` keeps its dense vector
+WHOLE_EXACT = 2.0**53    # float64 holds every whole number below this exactly
 
 
 class Flow:
@@ -69,4 +70,9 @@ def exact_sums(a: np.ndarray) -> np.ndarray:
     a = np.asarray(a)
     if a.dtype.kind in "iub":
         return a.sum(axis=1, dtype=np.int64)
-    return np.array([math.fsum(row[row == row]) for row in a.astype(np.float64, copy=False)], dtype=np.float64)
+    a = a.astype(np.float64, copy=False)
+    if not a.size or (np.all(a == np.trunc(a)) and np.abs(a).sum() < WHOLE_EXACT):
+        # Whole numbers (no NaN, none infinite) whose magnitudes add up below 2⁵³: every partial
+        # sum is a whole number a float64 holds exactly, so any order of addition is exact.
+        return a.sum(axis=1)
+    return np.array([math.fsum(row[row == row]) for row in a], dtype=np.float64)
