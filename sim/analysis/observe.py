@@ -37,7 +37,10 @@ class _Run:
         self.income_mean = ({(g, yr): np.float64(m) for g, yr, m in zip(inc["group"].tolist(), inc["year"].tolist(),
                                                                        inc["mean"].tolist())}
                             if "mean" in inc.columns else None)
-        self.start = tables["start"].set_index("category") if len(tables["start"]) else None
+        st = tables["start"]
+        # The register at the start by category: {column: {category: value}}, in the table's order.
+        self.start = ({c: dict(zip(st["category"].tolist(), st[c].tolist())) for c in ("households", "persons")}
+                      if len(st) else None)
 
     def yearly_value(self, column: str, place: str, year: int) -> float:
         values = self._columns.get(column)
@@ -58,8 +61,8 @@ def _value(run: _Run, t: Target) -> float:
     if q in ("registered_persons_start", "registered_households_start"):
         column = "persons" if q.endswith("persons_start") else "households"
         if place.startswith("category:"):
-            return float(run.start.at[place.split(":", 1)[1], column])
-        return float(run.start[column].sum()) if place == TOTAL else run.yearly_value(
+            return float(run.start[column][place.split(":", 1)[1]])
+        return float(np.sum(list(run.start[column].values()))) if place == TOTAL else run.yearly_value(
             "poor_" + q.split("_")[1] + "_start", place, run.years[0])
     if q == "registered_persons_end":
         return run.yearly_value("poor_persons_end", place, last)
