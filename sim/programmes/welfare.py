@@ -27,7 +27,8 @@ class Welfare(Programme):
     def initialise(self, hh):
         """Dibao and five-guarantee households already draw welfare when the run starts: they are
         continuing participants at the first January if they still need a top-up."""
-        on = np.isin(hh.category, [Category.DIBAO_LABOUR, Category.DIBAO_NO_LABOUR, Category.FIVE_GUARANTEE])
+        c = hh.category
+        on = (c == Category.DIBAO_LABOUR) | (c == Category.DIBAO_NO_LABOUR) | (c == Category.FIVE_GUARANTEE)
         hh.enrolled_month[self.index][on] = 0
         hh.support_end[self.index][on] = 0
 
