@@ -209,3 +209,15 @@ def test_coverage_counts_are_the_masks_counted_by_county(seed, n, counties, once
     reached = served & (enrolled >= 0) & ~continuing & ~candidates if once else np.zeros(n, dtype=bool)
     got = kernels.coverage_counts(served, continuing, candidates, enrolled, once, county, counties)
     assert np.array_equal(got[0], queued) and np.array_equal(got[1], np.bincount(county[reached], minlength=counties))
+
+
+@given(seed=SEEDS, n=N, counties=st.integers(1, 14))
+def test_count_at_is_bincount_of_the_units_where_the_mask_holds(seed, n, counties):
+    rng = np.random.default_rng(seed)
+    county = rng.integers(0, counties, n).astype(np.int16)
+    mask = rng.random(n) < rng.random()
+    idx = rng.permutation(n)[: int(rng.integers(0, n + 1))].astype(np.intp)
+    want = np.bincount(county[idx[mask[idx]]], minlength=counties)
+    assert np.array_equal(kernels.count_at(idx, mask, county, counties), want)
+    with pytest.raises(IndexError):
+        kernels.count_at(np.array([0], np.intp), np.ones(1, bool), np.array([counties], np.int16), counties)

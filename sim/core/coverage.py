@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .allocation import Funding
-from .kernels import coverage_counts, prefix_to_target
+from .kernels import count_at, coverage_counts, prefix_to_target
 from .state import Households
 
 if TYPE_CHECKING:
@@ -81,8 +81,7 @@ class Coverage:
     def covered(self, hh: Households, funded: np.ndarray, n_counties: int) -> np.ndarray:
         """Households of the base covered after the decisions, per county: those reached earlier
         and the served ones among ``funded`` (funded continuing participants and new enrolments)."""
-        counted = funded[self.served[funded]]
-        return self.reached + np.bincount(hh.county[counted], minlength=n_counties)
+        return self.reached + count_at(np.ascontiguousarray(funded, dtype=np.intp), self.served, hh.county, n_counties)
 
     def shortfall(self, covered: np.ndarray) -> np.ndarray:
         """Households short of the target per county (0 where it is reached; NaN without a target)."""

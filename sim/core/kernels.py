@@ -152,6 +152,20 @@ def coverage_counts(served, continuing, candidates, enrolled_month, one_off, gro
     return queued.sum(axis=0), reached.sum(axis=0)
 
 
+@njit(["int64[::1](intp[::1], boolean[::1], int16[::1], int64)"], cache=True, nogil=True)
+def count_at(idx, mask, group, n_groups):  # pragma: no cover (compiled)
+    """``np.bincount(group[idx[mask[idx]]], minlength=n_groups)``: the units ``idx`` where ``mask``
+    holds, counted by group, in one pass over ``idx``."""
+    counts = np.zeros((_ROWS, n_groups), dtype=np.int64)
+    for k in range(idx.size):
+        i = idx[k]
+        g = group[i]
+        if g < 0 or g >= n_groups:
+            raise IndexError("group out of range")
+        counts[k % _ROWS, g] += mask[i]
+    return counts.sum(axis=0)
+
+
 _QUEUE = "Tuple((intp[::1], int8[::1], float64[::1], intp[::1]))({}[::1], intp[::1], float64[::1], intp[::1], " \
          "float64[::1], int8[::1], int64, int64)"
 
