@@ -263,29 +263,32 @@ class SpendingLedger:
         for k, year in enumerate(years):
             mine = [rec for rec in self.records if rec.year == year]
             if mine:
-                for j, key in enumerate(("budget", "spent")):
-                    terms = np.array([getattr(rec, key) for rec in mine]) / self.scale  # (records, counties)
-                    out[j, k] = exact_sums(terms.T)
+                out[0, k] = exact_sums(np.array([rec.budget for rec in mine]).T / self.scale)  # (counties, records)
+                out[1, k] = exact_sums(np.array([rec.spent for rec in mine]).T / self.scale)
         return out[0], out[1]
 
     def by_county(self) -> pd.DataFrame:
         """Budget, spending, enrolments and coverage per year, county and programme, at full scale."""
         recs, n_c = self.records, len(self.counties)
 
-        def column(key: str, scaled: bool = False) -> np.ndarray:
-            values = np.concatenate([getattr(rec, key) for rec in recs]) if recs else np.zeros(0)
-            return values / self.scale if scaled else values
+        def column(parts: list[np.ndarray]) -> np.ndarray:
+            return np.concatenate(parts) if parts else np.zeros(0)
+
+        def scaled(parts: list[np.ndarray]) -> np.ndarray:
+            return column(parts) / self.scale
 
         df = pd.DataFrame({
             "year": np.repeat(np.array([rec.year for rec in recs], dtype=np.int64), n_c),
             "county": self.counties * len(recs),
             "programme": [rec.programme for rec in recs for _ in range(n_c)],
-            "budget": column("budget", True), "spent": column("spent", True),
-            "new_enrolments": column("new", True), "participants": column("participants", True),
-            "new_village_projects": column("village_projects"),
+            "budget": scaled([rec.budget for rec in recs]), "spent": scaled([rec.spent for rec in recs]),
+            "new_enrolments": scaled([rec.new for rec in recs]),
+            "participants": scaled([rec.participants for rec in recs]),
+            "new_village_projects": column([rec.village_projects for rec in recs]),
             "coverage_target": np.repeat(np.array([rec.target for rec in recs], dtype=np.float64), n_c),
-            "coverage_base_households": column("base", True), "covered_households": column("covered", True),
-            "coverage_shortfall_households": column("shortfall", True),
+            "coverage_base_households": scaled([rec.base for rec in recs]),
+            "covered_households": scaled([rec.covered for rec in recs]),
+            "coverage_shortfall_households": scaled([rec.shortfall for rec in recs]),
         })
         df["unspent"] = df.budget - df.spent
         df["implied_cost"] = np.where(df.coverage_target.notna(), df.spent, np.nan)

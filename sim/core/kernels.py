@@ -218,18 +218,25 @@ def queue_sorted(county, continuing, continuing_cost, candidates, candidate_cost
 # programme each January: a running sum that stops where the budget or the target is met, in place
 # of a cumulative sum of the whole part and a binary search (the same sequential float64 sums).
 
-@njit("Tuple((int64, int64, float64))(float64[::1], int8[::1], float64, int64)", cache=True, nogil=True)
-def prefix_within(cost, tier, budget, capacity):  # pragma: no cover (compiled)
-    """The longest prefix of a county's queue (``cost`` ≥ 0, ``tier`` ascending, 0 = continuing)
-    whose running cost stays within ``budget`` and that holds at most ``capacity`` entries after
-    the continuing ones: (its length, the number of continuing entries, its cost)."""
-    n = cost.size
+@njit(inline="always")
+def _continuing_and_limit(tier, capacity):  # pragma: no cover (compiled)
+    """The number of continuing entries (tier 0, first in a county's part) and the most entries a
+    prefix may hold with at most ``capacity`` after them."""
+    n = tier.size
     continuing = n
     for i in range(n):
         if tier[i] >= 1:
             continuing = i
             break
-    limit = min(n, max(continuing + capacity, 0))
+    return continuing, min(n, max(continuing + capacity, 0))
+
+
+@njit("Tuple((int64, int64, float64))(float64[::1], int8[::1], float64, int64)", cache=True, nogil=True)
+def prefix_within(cost, tier, budget, capacity):  # pragma: no cover (compiled)
+    """The longest prefix of a county's queue (``cost`` ≥ 0, ``tier`` ascending, 0 = continuing)
+    whose running cost stays within ``budget`` and that holds at most ``capacity`` entries after
+    the continuing ones: (its length, the number of continuing entries, its cost)."""
+    continuing, limit = _continuing_and_limit(tier, capacity)
     spent = 0.0
     k = 0
     while k < limit:
@@ -246,13 +253,7 @@ def prefix_to_target(cost, tier, counts, need, capacity):  # pragma: no cover (c
     """The shortest prefix of a county's queue holding ``need`` entries that count, with at most
     ``capacity`` entries after the continuing ones (the longest capacity allows if that many
     cannot be had): (its length, the number of continuing entries, its cost)."""
-    n = cost.size
-    continuing = n
-    for i in range(n):
-        if tier[i] >= 1:
-            continuing = i
-            break
-    limit = min(n, max(continuing + capacity, 0))
+    continuing, limit = _continuing_and_limit(tier, capacity)
     k = 0
     if need > 0:
         k = limit
