@@ -116,10 +116,11 @@ def evaluate(scenario: LoadedScenario, seeds: Sequence[int], overrides: dict, ta
     distance) stops there: its values are NaN, and it is rejected as it would have been at the end.
     Accepted candidates and their values are those of a run to the end. Without a threshold the
     replicates run one after another (one model in memory at a time)."""
+    scenario = scenario.with_overrides(overrides)  # checked once for the replicates
     if threshold is None:
-        return np.array([observe(TuopinModel(scenario, seed=seed, overrides=overrides, collect=False).run()
-                                 .register_tables(), targets) for seed in seeds])
-    models = [TuopinModel(scenario, seed=seed, overrides=overrides, collect=False) for seed in seeds]
+        return np.array([observe(TuopinModel(scenario, seed=seed, collect=False).run().register_tables(), targets)
+                         for seed in seeds])
+    models = [TuopinModel(scenario, seed=seed, collect=False) for seed in seeds]
     limit = threshold * (1 + EARLY_MARGIN)
     ends: dict[int, np.ndarray] = {}
     names = models[0].counties.names

@@ -53,7 +53,8 @@ class TuopinModel(mesa.Model):
         rng: an integer seed, as Mesa models accept; ``seed`` wins when both are given.
         start: a checkpoint (or its file) of the same scenario's households to take up; its seed
             is the run's seed unless ``seed`` is given (and then must equal it).
-        collect: False: the DataCollector collects nothing (its series stay empty), for runs
+        collect: False: the DataCollector collects nothing (its series stay empty, and the
+            figures it would read are not kept), for runs
             observed only through their tables, such as a calibration's candidates; the tables
             are the same.
         **dotted: more overrides (``mesa.batch_run`` passes its parameters as keyword arguments).
@@ -76,7 +77,9 @@ class TuopinModel(mesa.Model):
             seed = int(rng) if rng is not None else fresh_seed()
         self.seed = int(seed)
         # A scenario with parameter sets runs the one its seed draws (explicit overrides still win).
-        scenario = scenario.with_parameter_set(self.seed).with_overrides({**(overrides or {}), **dotted})
+        drawn = scenario.with_parameter_set(self.seed)
+        if drawn is not scenario:
+            scenario = drawn.with_overrides({**(overrides or {}), **dotted})
         super().__init__(rng=self.seed)
         self.loaded_scenario = scenario
         self.spec = spec = scenario.spec
@@ -115,10 +118,12 @@ class TuopinModel(mesa.Model):
         if start is not None:
             self._take_up(start)
         self.ledger.record_start(self.hh)  # the register the run starts from
-        self.tally = Tally(year=self.clock.year - 1)
-        self.tally.register(self.hh, self.regimes.now().served(self.hh), spec.scenario.population_scale)
-        self.datacollector = datacollector([p.name for p in self.programmes])
+        # The figures the DataCollector reads; a run that collects nothing does not keep them.
         self.collecting = collect
+        self.tally = Tally(year=self.clock.year - 1)
+        if collect:
+            self.tally.register(self.hh, self.regimes.now().served(self.hh), spec.scenario.population_scale)
+        self.datacollector = datacollector([p.name for p in self.programmes])
         if collect:
             self.datacollector.collect(self)
 

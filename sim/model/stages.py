@@ -50,7 +50,8 @@ def fund(model: "TuopinModel") -> None:
     finally:
         model.ctx.hold_register(False)
     model.offer = None
-    model.tally.spent = budget.ledger.spent_in(year)
+    if model.collecting:
+        model.tally.spent = budget.ledger.spent_in(year)
 
 
 def new_year(model: "TuopinModel") -> None:
@@ -111,9 +112,10 @@ def assess(model: "TuopinModel") -> None:
     d = assessment.assess_year(model.hh, model.villages, model.counties, regime, model.line(year),
                                model.draw("entry_detection"), model.draw("exit_verification"),
                                model.budget, model.ledger, year, model.list_standard)
-    model.tally.assessment(model.hh, d, model.budget.scale)
-    model.tally.register(model.hh, regime.served(model.hh), model.budget.scale)
-    model.tally.spent = model.budget.ledger.spent_in(year)
+    if model.collecting:
+        model.tally.assessment(model.hh, d, model.budget.scale)
+        model.tally.register(model.hh, regime.served(model.hh), model.budget.scale)
+        model.tally.spent = model.budget.ledger.spent_in(year)
 
 
 STAGES: tuple[Stage, ...] = (
