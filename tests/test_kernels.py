@@ -221,3 +221,21 @@ def test_count_at_is_bincount_of_the_units_where_the_mask_holds(seed, n, countie
     assert np.array_equal(kernels.count_at(idx, mask, county, counties), want)
     with pytest.raises(IndexError):
         kernels.count_at(np.array([0], np.intp), np.ones(1, bool), np.array([counties], np.int16), counties)
+
+
+@given(seed=SEEDS, n=N, month=st.integers(0, 80))
+def test_wage_flow_adds_the_wages_that_flow_where_they_are_not_zero(seed, n, month):
+    rng = np.random.default_rng(seed)
+    idx = np.flatnonzero(rng.random(n) < rng.random())
+    gain = (rng.random(len(idx)) * 900).astype(np.float32)
+    gain[rng.random(len(idx)) < 0.2] = 0  # members whose effect has not started
+    post, employed = rng.random(n) < 0.3, rng.random(n) < 0.6
+    support_end = rng.integers(-1, 90, n).astype(np.int16)
+    a, b = (rng.standard_normal(n) * 1e4).astype(np.float32), (rng.standard_normal(n) * 1e2).astype(np.float32)
+    flows = gain * np.where(post[idx], post[idx] & (month < support_end[idx]), employed[idx])
+    keep = np.flatnonzero(flows != 0)
+    want_a, want_b = a.copy(), b.copy()
+    want_a[idx[keep]] += flows[keep]
+    want_b[idx[keep]] += flows[keep]
+    kernels.wage_flow(idx, gain, post, employed, support_end, month, a, b)
+    assert np.array_equal(a, want_a) and np.array_equal(b, want_b)

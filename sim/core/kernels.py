@@ -32,6 +32,21 @@ def scatter_add_pair(idx, values, a, b):  # pragma: no cover (compiled)
         b[i] += v
 
 
+@njit("void(intp[::1], float32[::1], boolean[::1], boolean[::1], int16[::1], int64, float32[::1], float32[::1])",
+      cache=True, nogil=True)
+def wage_flow(idx, gain, post, employed, support_end, month, a, b):  # pragma: no cover (compiled)
+    """Employment's month: ``gain`` (at ``idx``, unique) added to ``a`` and ``b`` where the wage
+    flows: a post's while ``month < support_end``, a market job's while ``employed``. The same sums
+    as ``gain * np.where(post, post & (month < support_end), employed)`` added where not zero."""
+    for k in range(idx.size):
+        i = idx[k]
+        flows = month < support_end[i] if post[i] else employed[i]
+        v = gain[k] * np.float32(flows)
+        if v != 0:
+            a[i] += v
+            b[i] += v
+
+
 @njit("void(float32[::1], float32[::1], boolean[::1], uint8[::1], float32[::1], float32[::1], "
       "float32[::1], uint8[::1])", cache=True, nogil=True)
 def accrue_month(year_farm, year_wage, employed, labour, transfer, asset, income_year,
