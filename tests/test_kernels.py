@@ -239,3 +239,42 @@ def test_wage_flow_adds_the_wages_that_flow_where_they_are_not_zero(seed, n, mon
     want_b[idx[keep]] += flows[keep]
     kernels.wage_flow(idx, gain, post, employed, support_end, month, a, b)
     assert np.array_equal(a, want_a) and np.array_equal(b, want_b)
+
+
+def _pathways_numpy(contribution, exit_idx, net_pc, size, line, development, guarantees):
+    """Pathways before claims, as whole-array numpy: the routes' largest positive contributions,
+    then spontaneous or the largest contribution."""
+    n_p, m = contribution.shape[0], len(exit_idx)
+    contrib = np.empty((n_p, m))
+    for k, row in enumerate(contribution):
+        contrib[k] = row[exit_idx]
+    sz = size[exit_idx]
+    without = net_pc[exit_idx] * sz - contrib.sum(axis=0)
+    out = np.empty(m, dtype=np.intp)
+    decided = np.zeros(m, dtype=bool)
+    for route in (list(np.flatnonzero(development)), list(np.flatnonzero(guarantees))):
+        if route:
+            part = contrib[route]
+            took = np.flatnonzero((part.max(axis=0) > 0) & ~decided)
+            out[took] = np.array(route)[part[:, took].argmax(axis=0)]
+            decided[took] = True
+    rest = np.flatnonzero(~decided)
+    out[rest] = np.where(without[rest] >= line * sz[rest], n_p, contrib[:, rest].argmax(axis=0))
+    return out
+
+
+@given(seed=SEEDS, n=N, n_p=st.integers(1, 8), line=st.sampled_from([2952.0, 3185.0, 0.0, 1e4]))
+def test_exit_pathways_are_the_whole_array_rules(seed, n, n_p, line):
+    rng = np.random.default_rng(seed)
+    contribution = (rng.standard_normal((n_p, n)) * rng.choice([1.0, 100.0, 3e3, 1e7], (n_p, n))).astype(np.float32)
+    contribution[rng.random((n_p, n)) < 0.4] = 0  # programmes that did not reach the household
+    contribution[:, rng.random(n) < 0.1] = np.float32(250)  # ties between programmes
+    size = rng.integers(1, 9, n).astype(np.uint8)
+    net_pc = rng.standard_normal(n) * 2e3 + line
+    exact = np.flatnonzero(rng.random(n) < 0.2)  # income without contributions exactly at the line
+    net_pc[exact] = (line * size[exact] + contribution[:, exact].astype(np.float64).sum(axis=0)) / size[exact]
+    exit_idx = np.flatnonzero(rng.random(n) < rng.random())
+    development, guarantees = rng.random(n_p) < 0.4, rng.random(n_p) < 0.3
+    want = _pathways_numpy(contribution, exit_idx, net_pc, size, line, development, guarantees)
+    got = kernels.exit_pathways(contribution, exit_idx, net_pc, size, line, development, guarantees)
+    assert np.array_equal(got, want)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 from .budget import BudgetYear
+from .kernels import exit_pathways
 from .listing import counties_leave, villages_leave
 from .regimes import Decisions, Regime
 from .results import RegisterLedger
@@ -40,28 +41,15 @@ def net_income(hh: Households) -> np.ndarray:
 def pathways(hh: Households, exit_idx: np.ndarray, net_pc: np.ndarray, line: float,
              programmes: Sequence["Programme"] = ()) -> np.ndarray:
     """Pathway of each exit: the first programme that claims it; else the development programme
-    with the largest positive contribution; else the programme with the largest contribution
-    (ties to the first in programme order), or ``n_programmes`` (spontaneous) if income without
-    any was enough."""
-    n_p, m = len(hh.contribution), len(exit_idx)
-    contrib = np.empty((n_p, m))
-    for k, row in enumerate(hh.contribution):  # row by row: a faster gather than [:, exit_idx]
-        contrib[k] = row[exit_idx]
-    size = hh.size[exit_idx]
-    without = net_pc[exit_idx] * size - contrib.sum(axis=0)
-    # Each exit's largest contribution is looked for only among the programmes and the exits that
-    # can still decide it: the routes first, then, for the exits no route took, all programmes.
-    out = np.empty(m, dtype=np.intp)
-    decided = np.zeros(m, dtype=bool)
-    for route in ([p.index for p in programmes if p.development],
-                  [p.index for p in programmes if p.guarantees_income]):
-        if route:
-            part = contrib[route]
-            took_part = np.flatnonzero((part.max(axis=0) > 0) & ~decided)
-            out[took_part] = np.array(route)[part[:, took_part].argmax(axis=0)]
-            decided[took_part] = True
-    rest = np.flatnonzero(~decided)
-    out[rest] = np.where(without[rest] >= line * size[rest], n_p, contrib[:, rest].argmax(axis=0))
+    with the largest positive contribution; else the income-guaranteeing one with the largest
+    positive contribution; else ``n_programmes`` (spontaneous) if income without any was enough;
+    else the programme with the largest contribution (ties to the first in programme order)."""
+    n_p = len(hh.contribution)
+    development, guarantees = np.zeros(n_p, dtype=bool), np.zeros(n_p, dtype=bool)
+    for p in programmes:
+        development[p.index], guarantees[p.index] = p.development, p.guarantees_income
+    out = exit_pathways(hh.contribution, np.ascontiguousarray(exit_idx, dtype=np.intp), net_pc, hh.size,
+                        float(line), development, guarantees)
     claimed = np.zeros(len(exit_idx), dtype=bool)
     for programme in programmes:
         claims = programme.claims_exit(hh, exit_idx) & ~claimed

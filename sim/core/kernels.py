@@ -47,6 +47,47 @@ def wage_flow(idx, gain, post, employed, support_end, month, a, b):  # pragma: n
             b[i] += v
 
 
+@njit("intp[::1](float32[:, ::1], intp[::1], float64[::1], uint8[::1], float64, boolean[::1], boolean[::1])",
+      cache=True, nogil=True)
+def exit_pathways(contribution, exit_idx, net_pc, size, line, development, guarantees):  # pragma: no cover (compiled)
+    """Each exit's pathway from this year's contributions (one row per programme), before any
+    programme claims it: the development programme with the largest positive contribution; else
+    the income-guaranteeing one with the largest positive contribution; else ``n_programmes``
+    (spontaneous) if income without every contribution reaches the line; else the programme with
+    the largest contribution. Ties go to the first in programme order. The sums and comparisons
+    are numpy's on the float64 contributions: ``net_pc × size − Σ contributions`` with the rows
+    added in programme order."""
+    n_p = contribution.shape[0]
+    if n_p == 0:
+        raise ValueError("no programme rows")
+    out = np.empty(exit_idx.size, dtype=np.intp)
+    for j in range(exit_idx.size):
+        i = exit_idx[j]
+        decided = False
+        for route in (development, guarantees):
+            best, top = -1, 0.0
+            for k in range(n_p):
+                c = np.float64(contribution[k, i])
+                if route[k] and (best < 0 or c > top):
+                    best, top = k, c
+            if best >= 0 and top > 0:
+                out[j] = best
+                decided = True
+                break
+        if decided:
+            continue
+        total = np.float64(contribution[0, i])
+        best, top = 0, total
+        for k in range(1, n_p):
+            c = np.float64(contribution[k, i])
+            total += c
+            if c > top:
+                best, top = k, c
+        s = np.float64(size[i])
+        out[j] = n_p if net_pc[i] * s - total >= line * s else best
+    return out
+
+
 @njit("void(float32[::1], float32[::1], boolean[::1], uint8[::1], float32[::1], float32[::1], "
       "float32[::1], uint8[::1])", cache=True, nogil=True)
 def accrue_month(year_farm, year_wage, employed, labour, transfer, asset, income_year,
