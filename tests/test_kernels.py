@@ -278,3 +278,24 @@ def test_exit_pathways_are_the_whole_array_rules(seed, n, n_p, line):
     want = _pathways_numpy(contribution, exit_idx, net_pc, size, line, development, guarantees)
     got = kernels.exit_pathways(contribution, exit_idx, net_pc, size, line, development, guarantees)
     assert np.array_equal(got, want)
+
+
+@given(seed=SEEDS, n=N, growth=st.sampled_from([0.0, 0.0905, 0.2]), transfer_growth=st.sampled_from([0.0, 0.0373]))
+def test_shortfall_topup_is_the_float64_expression(seed, n, growth, transfer_growth):
+    rng = np.random.default_rng(seed)
+    idx = np.flatnonzero(rng.random(n) < rng.random())
+    size = rng.integers(1, 9, n).astype(np.uint8)
+    income = (rng.random(n) * 6000).astype(np.float32)
+    contribution = (rng.random(n) * 3000 * (rng.random(n) < 0.5)).astype(np.float32)
+    transfer = (rng.random(n) * 2000).astype(np.float32)
+    category = rng.integers(0, 5, n).astype(np.uint8)
+    line, special_line = 2952.0 * 0.92, max(2952.0 * 0.92, 0.7 * 11100)
+    persons = size[idx].astype(np.float64)
+    without = income[idx].astype(np.float64) * persons - contribution[idx]
+    transfers = transfer[idx].astype(np.float64)
+    expected = (without - transfers) * (1 + growth) + transfers * (1 + transfer_growth)
+    target = np.where(category[idx] == 3, special_line, line)
+    want = np.maximum(0.0, target * persons - expected)
+    got = kernels.shortfall_topup(idx, size, income, contribution, transfer, category, 3, line, special_line,
+                                  1 + growth, 1 + transfer_growth)
+    assert got.dtype == np.float64 and np.array_equal(got, want)

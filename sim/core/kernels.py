@@ -88,6 +88,28 @@ def exit_pathways(contribution, exit_idx, net_pc, size, line, development, guara
     return out
 
 
+@njit("float64[::1](intp[::1], uint8[::1], float32[::1], float32[::1], float32[::1], uint8[::1], int64, float64, "
+      "float64, float64, float64)", cache=True, nogil=True)
+def shortfall_topup(idx, size, last_income_pc, contribution, transfer, category, special, line, special_line,
+                    growth, transfer_growth):  # pragma: no cover (compiled)
+    """Yuan a year that bring each household ``idx`` to its support line (``special_line`` per
+    person for households of category ``special``, ``line`` for the others) from its expected
+    income: last year's income without the programme's ``contribution``, transfers grown by
+    ``transfer_growth``, the rest by ``growth`` (each a factor, 1 + rate); 0 where it reaches the
+    line. numpy's float64 operations on the gathered columns, in the same order."""
+    out = np.empty(idx.size, dtype=np.float64)
+    for k in range(idx.size):
+        i = idx[k]
+        persons = np.float64(size[i])
+        without = np.float64(last_income_pc[i]) * persons - np.float64(contribution[i])
+        transfers = np.float64(transfer[i])
+        expected = (without - transfers) * growth + transfers * transfer_growth
+        target = special_line if category[i] == special else line
+        short = target * persons - expected
+        out[k] = short if short > 0.0 else 0.0
+    return out
+
+
 @njit("void(float32[::1], float32[::1], boolean[::1], uint8[::1], float32[::1], float32[::1], "
       "float32[::1], uint8[::1])", cache=True, nogil=True)
 def accrue_month(year_farm, year_wage, employed, labour, transfer, asset, income_year,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core import kernels
 from ..core.programme import BASE_PARAMETERS, DATED, NUMBER, Programme
 from ..core.state import MONTHS, Category
 
@@ -61,13 +62,18 @@ class Welfare(Programme):
     def continuing(self, hh):
         return self._needing(hh, self.on_roll(hh) & self.within_exit_window(hh))
 
+    def _lines(self):
+        """This year's dibao line and five-guarantee standard, yuan per person a year (the
+        standard is at least the dibao line)."""
+        line = self.ctx.line(self.ctx.clock.year) * self.at("dibao_line_ratio")
+        return line, float(np.maximum(line, self.p["five_guarantee_share"] * self.at("rural_consumption")))
+
     def support_line(self, hh, idx):
         """Yuan per person a year the safety net guarantees: the dibao line, or the
         five-guarantee standard where it is higher."""
-        line = self.ctx.line(self.ctx.clock.year) * self.at("dibao_line_ratio")
+        line, five_line = self._lines()
         target = np.full(len(idx), line, dtype=np.float64)
-        five = hh.category[idx] == Category.FIVE_GUARANTEE
-        target[five] = np.maximum(line, self.p["five_guarantee_share"] * self.at("rural_consumption"))
+        target[hh.category[idx] == Category.FIVE_GUARANTEE] = five_line
         return target
 
     def topup(self, hh, idx):
@@ -86,13 +92,13 @@ class Welfare(Programme):
         return values[idx]
 
     def _topup(self, hh, idx):
-        size = hh.size[idx].astype(np.float64)
-        without = hh.last_income_pc[idx].astype(np.float64) * size - hh.contribution[self.index][idx]
         # Transfers grow at their own (slower) rate; everything else at the income growth rate.
-        transfers = hh.transfer[idx].astype(np.float64)
-        expected = ((without - transfers) * (1 + self.read["income.growth_rate"])
-                    + transfers * (1 + self.read["income.transfer_growth_rate"]))
-        return np.maximum(0.0, self.support_line(hh, idx) * size - expected)
+        line, five_line = self._lines()
+        return kernels.shortfall_topup(np.ascontiguousarray(idx, dtype=np.intp), hh.size, hh.last_income_pc,
+                                       hh.contribution[self.index], hh.transfer, hh.category,
+                                       int(Category.FIVE_GUARANTEE), line, five_line,
+                                       1 + self.read["income.growth_rate"],
+                                       1 + self.read["income.transfer_growth_rate"])
 
     def settle_year(self, hh, net):
         """The shortfall of every supported household below its support line in the year's actual
