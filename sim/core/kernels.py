@@ -1,7 +1,7 @@
 """Compiled loops: the few per-household passes of a month that numpy cannot make in one pass.
 
-Each kernel does, household by household, exactly the float32 operations of the numpy expression
-it replaces, in the same order, so results are identical to the last bit (``tests/test_kernels.py``
+Each kernel does, household by household, exactly the floating-point operations of the numpy
+expression it replaces, in the same order, so results are identical to the last bit (``tests/test_kernels.py``
 checks each against its numpy expression). They are compiled by Numba when this module is imported
 (the explicit signatures make the compilation eager), and the machine code is cached next to the
 module, so a later process loads it instead of compiling again. Numba is used without fast-math:
@@ -181,14 +181,21 @@ def jobs(u, loss_rate, rehire_rate, employed, had_job, labour):  # pragma: no co
 _ROWS = 4
 
 
+@njit(inline="always")
+def _group_of(group, i, n_groups):  # pragma: no cover (compiled)
+    """Unit i's group, checked to lie in [0, n_groups) (the counters are not bounds-checked)."""
+    g = group[i]
+    if g < 0 or g >= n_groups:
+        raise IndexError("group out of range")
+    return g
+
+
 @njit("int64[::1](boolean[::1], int16[::1], int64)", cache=True, nogil=True)
 def count_where(mask, group, n_groups):  # pragma: no cover (compiled)
     """``np.bincount(group[np.flatnonzero(mask)], minlength=n_groups)`` for groups in [0, n_groups)."""
     counts = np.zeros((_ROWS, n_groups), dtype=np.int64)
     for i in range(mask.size):
-        g = group[i]
-        if g < 0 or g >= n_groups:
-            raise IndexError("group out of range")
+        g = _group_of(group, i, n_groups)
         counts[i % _ROWS, g] += mask[i]
     return counts.sum(axis=0)
 
@@ -201,9 +208,7 @@ def count_and_sum_where(mask, group, weight, n_groups):  # pragma: no cover (com
     counts = np.zeros((_ROWS, n_groups), dtype=np.int64)
     sums = np.zeros((_ROWS, n_groups), dtype=np.int64)
     for i in range(mask.size):
-        g = group[i]
-        if g < 0 or g >= n_groups:
-            raise IndexError("group out of range")
+        g = _group_of(group, i, n_groups)
         m = np.int64(mask[i])
         counts[i % _ROWS, g] += m
         sums[i % _ROWS, g] += m * np.int64(weight[i])
@@ -220,9 +225,7 @@ def coverage_counts(served, continuing, candidates, enrolled_month, one_off, gro
     queued = np.zeros((_ROWS, n_groups), dtype=np.int64)
     reached = np.zeros((_ROWS, n_groups), dtype=np.int64)
     for i in range(served.size):
-        g = group[i]
-        if g < 0 or g >= n_groups:
-            raise IndexError("group out of range")
+        g = _group_of(group, i, n_groups)
         listed = continuing[i] | candidates[i]
         queued[i % _ROWS, g] += served[i] & listed
         if one_off:
@@ -237,9 +240,7 @@ def count_at(idx, mask, group, n_groups):  # pragma: no cover (compiled)
     counts = np.zeros((_ROWS, n_groups), dtype=np.int64)
     for k in range(idx.size):
         i = idx[k]
-        g = group[i]
-        if g < 0 or g >= n_groups:
-            raise IndexError("group out of range")
+        g = _group_of(group, i, n_groups)
         counts[k % _ROWS, g] += mask[i]
     return counts.sum(axis=0)
 

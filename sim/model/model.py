@@ -54,9 +54,8 @@ class TuopinModel(mesa.Model):
         start: a checkpoint (or its file) of the same scenario's households to take up; its seed
             is the run's seed unless ``seed`` is given (and then must equal it).
         collect: False: the DataCollector collects nothing (its series stay empty, and the
-            figures it would read are not kept), for runs
-            observed only through their tables, such as a calibration's candidates; the tables
-            are the same.
+            figures it would read are not kept), for runs observed only through their tables,
+            such as a calibration's candidates; the tables are the same.
         **dotted: more overrides (``mesa.batch_run`` passes its parameters as keyword arguments).
     """
 
@@ -181,8 +180,8 @@ class TuopinModel(mesa.Model):
                 t0 = time.perf_counter()
                 stage.run(self)
                 self.stage_seconds[stage.name] = self.stage_seconds.get(stage.name, 0.0) + time.perf_counter() - t0
-        self.tally.year, self.tally.month = clock.year, clock.month_of_year + 1
         if self.collecting:
+            self.tally.year, self.tally.month = clock.year, clock.month_of_year + 1
             self.datacollector.collect(self)
         clock.advance()
         self.running = not clock.done
