@@ -10,7 +10,7 @@ import pytest
 
 from helpers import ROOT, scaled, write
 from sim import InputError, simulate
-from sim.analysis.calibrate import calibrate, evaluate, free_parameters, write_outputs
+from sim.analysis.calibrate import Settings, calibrate, evaluate, free_parameters, generation_seeds, write_outputs
 from sim.analysis.weights import effective_size
 from sim.analysis.observe import distance, observe, register_bound
 from sim.model import TuopinModel
@@ -168,6 +168,34 @@ def test_calibration_is_the_same_with_two_workers_and_resumes(synthetic, tmp_pat
         c.unlink()
     again = _run(small, targets, tmp_path / "one", generations=2)
     pd.testing.assert_frame_equal(one.posterior, again.posterior)
+
+
+def test_each_generation_runs_its_own_replicate_seeds(synthetic, tmp_path, monkeypatch):
+    """Common random numbers within a generation, new draws in the next: a posterior kept for
+    what its sets do over one generation's few seeds would be fitted to those seeds' shocks."""
+    settings = Settings("s", "p", "t", ["a"], root_seed=4, replicates=3)
+    seeds = [generation_seeds(settings, gen) for gen in range(4)]
+    assert all(len(s) == 3 and len(set(s)) == 3 for s in seeds)
+    assert len({x for s in seeds for x in s}) == 12                            # no seed shared
+    assert seeds[2] == generation_seeds(Settings("s", "p", "t", ["a"], root_seed=4, replicates=3, generations=9), 2)
+    assert seeds[0] != generation_seeds(Settings("s", "p", "t", ["a"], root_seed=5, replicates=3), 0)
+    # The calibration runs every candidate of a generation with that generation's seeds.
+    import sim.analysis.calibrate as module
+    used = {}
+    real = module.run_candidates
+
+    def spy(scenario, seeds, candidates, targets, **kw):
+        used.setdefault(tuple(seeds), 0)
+        used[tuple(seeds)] += len(candidates)
+        return real(scenario, seeds, candidates, targets, **kw)
+
+    monkeypatch.setattr(module, "run_candidates", spy)
+    small, targets = synthetic
+    cal = _run(small, targets, tmp_path / "cal", generations=2)
+    run = Settings(*[getattr(cal.settings, k) for k in ("scenario_digest", "parameters_digest", "targets_digest", "free",
+                                                         "root_seed", "particles", "candidates", "generations",
+                                                         "replicates")])
+    assert used == {tuple(generation_seeds(run, 0)): 48, tuple(generation_seeds(run, 1)): 48}
 
 
 def test_a_candidate_stops_early_only_when_it_cannot_be_accepted(synthetic):

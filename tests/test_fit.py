@@ -2,20 +2,19 @@
 replicate draws one accepted parameter set of the calibration by its seed), against the plan's
 published figures in calibration/targets/sanming.csv.
 
-What the calibration issue asks of the baseline: the city's registered poor at the end of each year
-within 5 % of the plan's figure (within 2 % of the end-2014 register, 82,143 persons, in the years
-the plan has 0); every county within 10 %; development exits by pathway within 10 percentage
-points of the plan's split (001 §二(一)); the national return pattern (the return rate falls,
-2019's at most half of 2016's, its log10 change within the target's tolerance).
-
-The split, the return pattern and the city's register in every year are met and asserted as
-asked. One thing is not met, and docs/calibration.md ("What is still off") says why: 47 of the 48
-county figures are within 10 % (the issue: all 48); the miss is Mingxi's at the end of 2017, 10.4 %
-below the plan. The test holds what the shipped calibration reaches, so that a change that makes
-it worse fails, and names the issue's bound beside it: at least 47 within 10 %, all within 20 %.
+What the calibration issue asks of the baseline, and what is asserted: the city's registered poor
+at the end of each year within 5 % of the plan's figure (within 2 % of the end-2014 register,
+82,143 persons, in the years the plan has 0); every county within 10 %; development exits by
+pathway within 10 percentage points of the plan's split (001 §二(一)); the national return pattern
+(the return rate falls, 2019's at most half of 2016's, its log10 change within the target's
+tolerance) and 2016's level within its factor of about 3.
 
 The figures are the ensemble means (the quantity the calibration fits). The tolerances are the
-targets file's own, so that the test and the fit report judge alike.
+targets file's own, so that the test and the fit report judge alike. The ensemble is large enough
+for its means to judge the model rather than chance: a single run's county figure at the end of
+2017 varies by about 2 tolerances (county market shocks and village disasters move a county's
+register in a year; about 4 in the two smallest districts, whose tolerance is 3–4 persons), so
+the mean of 96 runs is within about 0.2 tolerances of the model's own (0.4 in those two).
 """
 
 from __future__ import annotations
@@ -31,7 +30,7 @@ from sim.core.streams import replicate_seeds
 from sim.inputs.scenario import load_scenario
 from sim.inputs.targets import TOTAL, load_targets
 
-REPLICATES = 24   # each draws its own parameter set: parameter uncertainty as well as chance
+REPLICATES = 96   # each draws its own parameter set: parameter uncertainty as well as chance
 SEED = 20260101
 TARGETS = ROOT / "calibration" / "targets" / "sanming.csv"
 REGISTER = 82143  # registered poor persons at the end of 2014 (001 attachment table)
@@ -74,9 +73,7 @@ def test_every_county_each_year(fit):
     table, _ = fit
     counties = table[(table.quantity == "registered_persons_end") & (table.place != TOTAL)]
     assert counties.place.nunique() == 12 and len(counties) == 48  # 2015–2018
-    within = counties.error.abs() <= counties.tolerance                        # 10 %, as asked
-    assert within.sum() >= 47, "counties off the plan:\n" + _misses(counties)  # asked: all 48
-    assert (counties.error.abs() <= 2 * counties.tolerance).all(), "counties off by more than 20 %:\n" + _misses(counties)
+    assert (counties.error.abs() <= counties.tolerance).all(), "counties off the plan:\n" + _misses(counties)  # 10 %
 
 
 def test_development_split(fit):

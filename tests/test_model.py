@@ -65,21 +65,25 @@ def test_welfare_lifts_households_without_labour_and_industry_does_not(small, ta
     assert early["welfare"] >= 2 * max(early["none"], 1), early
 
 
-def test_more_budget_never_gives_fewer_sustained_exits_on_average(small):
-    """Exits that last (not exits: more money means fewer returns, so fewer second exits) and the
-    register at the end move the right way with the budget (sustained exits within a 0.1 % wobble
-    once capacity binds)."""
+def test_more_budget_never_leaves_more_poverty_on_average(small):
+    """Person-years on the register and the register at the end fall as the budget rises, and the
+    plan's budgets make many more exits that last than none.
+
+    Exits that last are not asked to rise with every step of money: money also keeps households
+    from becoming poor (temporary assistance and the dibao's December settlement draw on the
+    welfare budget's remainder), and a household that never entered the register never exits it.
+    With the calibrated parameter sets, doubling the half budget has about 780 fewer persons enter
+    the register in 2017–2020 and about 460 fewer exits that last (6 replicates)."""
     from sim.analysis.compare import outcomes
 
-    sustained, poor = [], []
+    sustained, years, poor = [], [], []
     for factor in (0.0, 0.5, 1.0, 2.0):
         ens = run_ensemble(budgets(small, factor), seed=11, replicates=6, workers=1, progress=False)
-        y = totals(ens.yearly)
-        sustained.append(outcomes(ens, str(factor)).sustained_exits_persons.mean())
-        poor.append(y[y.year == y.year.max()].poor_households_end.mean())
-    # Once capacity rather than money binds, more money changes only who is enrolled first, and
-    # sustained exits may wobble by a few households: 0.1 % of them is allowed.
-    assert all(b >= a * (1 - 1e-3) for a, b in zip(sustained, sustained[1:])), sustained
+        o = outcomes(ens, str(factor))
+        sustained.append(o.sustained_exits_persons.mean())
+        years.append(o.person_years_registered.mean())
+        poor.append(o.registered_persons_end.mean())
+    assert all(b < a for a, b in zip(years, years[1:])), years
     assert all(b <= a for a, b in zip(poor, poor[1:])), poor
     assert sustained[2] > 1.2 * sustained[0], sustained  # the plan's budgets make a real difference
 

@@ -335,3 +335,9 @@ def test_a_calibration_reproduces_from_its_manifest(tmp_path):
     (tmp_path / "cal" / "posterior.parquet").write_bytes(b"altered")
     result = _reproduce(manifest, tmp_path / "again-2")
     assert result.exit_code == 1 and "ALTERED   posterior.parquet" in result.stdout
+    # A calibration whose generations all ran the same seeds (an earlier version) is refused by name.
+    info["calibration"].pop("seeds")
+    old = tmp_path / "old-manifest.json"
+    old.write_text(json.dumps(info))
+    result = _reproduce(old, tmp_path / "again-3")
+    assert result.exit_code != 0 and "calibration.seeds" in result.output, result.output

@@ -4,10 +4,11 @@ steps at each threshold, so they keep equal weights and the posterior does not c
 of them.
 
 The free parameters are assumptions with a documented plausible range (their ``range`` is the
-prior: uniform on it); the rest stay at their values. Every simulation of a candidate parameter
-set runs the same few replicate seeds (common random numbers: every candidate meets the same draws,
-so distances compare parameters, not luck) and is measured by its distance to the targets
-(``sim/analysis/observe.py``).
+prior: uniform on it); the rest stay at their values. Every candidate of a generation runs the
+same few replicate seeds (common random numbers within a generation: its candidates meet the same
+draws, so distances compare parameters, not luck), and each generation draws new ones, so that the
+posterior is not fitted to one set of draws of the shocks that move a county's register in a year.
+A candidate is measured by its distance to the targets (``sim/analysis/observe.py``).
 
 - Generation 0 draws ``candidates`` sets from the prior and keeps the closest ``particles``.
 - Each later generation lowers the threshold to the median distance of the particles (``KEEP``),
@@ -172,6 +173,7 @@ class Settings:
     candidates: int = 300
     generations: int = 4
     replicates: int = 2
+    seeds: str = "per-generation"  # replicate seeds drawn anew each generation (CRN within one)
 
     def fingerprint(self) -> str:
         """The identity of the work kept on disk. The number of generations is left out: a
@@ -371,7 +373,6 @@ def calibrate(scenario: LoadedScenario, targets: Sequence[Target], out: Path, *,
     store = _Store(out, settings)
     cal = Calibration(settings, free, targets)
     steps = max(1, candidates // particles)
-    seeds = replicate_seeds(np.random.SeedSequence(seed, spawn_key=(10_000,)).generate_state(1)[0], replicates)
     count = {"done": 0, "total": candidates + (generations - 1) * steps * particles}
     # One pool of workers for the whole calibration (starting one costs a second or two, and a
     # calibration has two or three steps a generation); processes start at the first task.
@@ -381,12 +382,18 @@ def calibrate(scenario: LoadedScenario, targets: Sequence[Target], out: Path, *,
         def run(gen: int, step: int, proposals: np.ndarray, threshold: float | None = None) -> np.ndarray:
             """The mean target values of each proposal (all inside the prior: steps are reflected);
             NaN for a proposal stopped early as beyond ``threshold``."""
-            values = _evaluate(scenario, seeds, targets, store, gen, step, [_overrides(free, x) for x in proposals],
-                               pool, count, progress, threshold)
+            values = _evaluate(scenario, generation_seeds(settings, gen), targets, store, gen, step,
+                               [_overrides(free, x) for x in proposals], pool, count, progress, threshold)
             return values.mean(axis=1)
 
         _generations(cal, settings, free, targets, steps, run)
     return cal
+
+
+def generation_seeds(settings: Settings, gen: int) -> list[int]:
+    """The replicate seeds every candidate of generation ``gen`` runs."""
+    root = np.random.SeedSequence(settings.root_seed, spawn_key=(10_000, gen)).generate_state(1)[0]
+    return replicate_seeds(root, settings.replicates)
 
 
 def _pool(pool: Executor | None, workers: int, dask: str | None):

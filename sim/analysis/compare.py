@@ -16,7 +16,10 @@ and, against the first scenario (the baseline), paired differences with interval
 above, and the ``marginal_cost_per_sustained_exit`` (extra spending per extra sustained exit, a
 ratio of the mean differences with a bootstrap interval).
 Counting exits alone misleads: an option that makes households churn out and back in raises
-exits and returns together; sustained exits and person-years do not reward it.
+exits and returns together; sustained exits and person-years do not reward it. Sustained exits do
+count households that entered the register during the run and left it, so an option that keeps
+households from becoming poor can show fewer of them; person-years on the register reward
+prevention.
 """
 
 from __future__ import annotations

@@ -207,7 +207,7 @@ def _calibrate_again(manifest: dict, scenario: LoadedScenario, out: Path, worker
                      shown: Path) -> Path:
     """A calibration run again from its manifest: the same settings, targets and root seed, in
     ``out``, from the first generation (a fresh folder has nothing to resume)."""
-    from ..analysis.calibrate import run_calibration
+    from ..analysis.calibrate import Settings, run_calibration
     from ..inputs.targets import Target
 
     settings = manifest["calibration"]
@@ -217,6 +217,10 @@ def _calibrate_again(manifest: dict, scenario: LoadedScenario, out: Path, worker
         free, seed = list(settings["free"]), int(settings["root_seed"])
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(shown, "calibration", None, f"not a calibration this version can run again: {exc}") from None
+    if settings.get("seeds") != Settings.seeds:  # made when every generation ran the same seeds
+        raise InputError(shown, "calibration.seeds", settings.get("seeds"),
+                         "not a calibration this version can run again: its replicate seeds were drawn another way",
+                         repr(Settings.seeds))
     run_calibration(scenario, targets, out, free_names=free, seed=seed, workers=workers, dask=dask,
                     report_runs=manifest["report_runs"], targets_file=manifest.get("targets_file", ""), **run)
     return out
