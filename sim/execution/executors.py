@@ -158,9 +158,16 @@ def _stop(pool: ProcessPoolExecutor) -> None:
     """End the pool now: cancel what has not started and end the workers."""
     # The executor has no public way to end its workers; what they run is not wanted any more.
     workers = list((getattr(pool, "_processes", None) or {}).values())
+    calls = getattr(pool, "_call_queue", None)
     pool.shutdown(wait=False, cancel_futures=True)
     for process in workers:
         process.terminate()
+    # A task (a scenario pickles to some 80 kB) is larger than a pipe holds, so the queue's feeder
+    # thread can be part-way through writing one when the workers end, and no one will read the
+    # rest: waiting for it to finish (at shutdown, or when the interpreter exits) would wait for
+    # ever. What it still holds is not wanted.
+    if calls is not None:
+        calls.cancel_join_thread()
     pool.shutdown(wait=True)
 
 
