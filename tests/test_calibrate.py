@@ -10,6 +10,7 @@ import pytest
 
 from helpers import ROOT, scaled, write
 from sim import InputError, simulate
+import sim.analysis.calibrate as calibrate_module
 from sim.analysis.calibrate import Settings, calibrate, evaluate, free_parameters, generation_seeds, write_outputs
 from sim.analysis.weights import effective_size
 from sim.analysis.observe import distance, observe, register_bound
@@ -180,22 +181,18 @@ def test_each_generation_runs_its_own_replicate_seeds(synthetic, tmp_path, monke
     assert seeds[2] == generation_seeds(Settings("s", "p", "t", ["a"], root_seed=4, replicates=3, generations=9), 2)
     assert seeds[0] != generation_seeds(Settings("s", "p", "t", ["a"], root_seed=5, replicates=3), 0)
     # The calibration runs every candidate of a generation with that generation's seeds.
-    import sim.analysis.calibrate as module
     used = {}
-    real = module.run_candidates
+    real = calibrate_module.run_candidates
 
     def spy(scenario, seeds, candidates, targets, **kw):
         used.setdefault(tuple(seeds), 0)
         used[tuple(seeds)] += len(candidates)
         return real(scenario, seeds, candidates, targets, **kw)
 
-    monkeypatch.setattr(module, "run_candidates", spy)
+    monkeypatch.setattr(calibrate_module, "run_candidates", spy)
     small, targets = synthetic
     cal = _run(small, targets, tmp_path / "cal", generations=2)
-    run = Settings(*[getattr(cal.settings, k) for k in ("scenario_digest", "parameters_digest", "targets_digest", "free",
-                                                         "root_seed", "particles", "candidates", "generations",
-                                                         "replicates")])
-    assert used == {tuple(generation_seeds(run, 0)): 48, tuple(generation_seeds(run, 1)): 48}
+    assert used == {tuple(generation_seeds(cal.settings, 0)): 48, tuple(generation_seeds(cal.settings, 1)): 48}
 
 
 def test_a_candidate_stops_early_only_when_it_cannot_be_accepted(synthetic):
